@@ -1,0 +1,129 @@
+"""Normalisation, keyboard layout, matching bands and robustness, confusable pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.faq import (
+    DEFAULT_ANSWER_THRESHOLD,
+    DEFAULT_SUGGEST_THRESHOLD,
+    Band,
+    FaqEntry,
+    FaqMatcher,
+    confusable_pairs,
+    fix_layout,
+    load_faq,
+    normalize,
+)
+
+FAQ = Path(__file__).parent / "data" / "faq_small.yaml"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> FaqMatcher:
+    return FaqMatcher(load_faq(FAQ))
+
+
+def test_normalize() -> None:
+    assert normalize("  Ёлка,   ЁЖИК!!  ") == "елка ежик"
+    assert normalize("Where's my\torder?!") == "where s my order"
+    assert normalize("…——") == ""
+    assert normalize("Карта_VISA / 24/7") == "карта visa 24 7"
+
+
+def test_fix_layout() -> None:
+    assert fix_layout("ghbdtn") == "привет"
+    assert fix_layout("руддщ") == "hello"
+    assert fix_layout("Ghbdtn") == "Привет"
+    assert fix_layout("j,sxyj") == "обычно"  # a comma between letters is the key б
+    assert fix_layout("ghbdtn, rfr ltkf?") == "привет, как дела?"  # a trailing comma stays
+    assert fix_layout("ghbdtn мир") == "привет мир"  # mixed: words in the target script are kept
+    assert fix_layout("руддщ bob") == "hello bob"
+    assert fix_layout("123") == "123"
+
+
+def test_thresholds_are_ordered() -> None:
+    assert 0 < DEFAULT_SUGGEST_THRESHOLD < DEFAULT_ANSWER_THRESHOLD < 1
+
+
+def test_band_answer(matcher: FaqMatcher) -> None:
+    m = matcher.match("Какие часы работы поддержки?")
+    assert m.band is Band.ANSWER
+    assert m.best is not None and m.best.entry.id == "working_hours"
+    assert m.best.score >= DEFAULT_ANSWER_THRESHOLD
+    assert len(m.candidates) <= 3
+    scores = [c.score for c in m.candidates]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+
+
+def test_band_suggest(matcher: FaqMatcher) -> None:
+    m = matcher.match("карту")  # in both card entries: ambiguous
+    assert m.band is Band.SUGGEST
+    assert {c.entry.id for c in m.candidates[:2]} == {"card_lost", "card_new"}
+    assert DEFAULT_SUGGEST_THRESHOLD <= m.best.score < DEFAULT_ANSWER_THRESHOLD
+
+
+@pytest.mark.parametrize("text", ["zzz", "Play some jazz music", "", "?!"])
+def test_band_none(matcher: FaqMatcher, text: str) -> None:
+    m = matcher.match(text)
+    assert m.band is Band.NONE
+    assert m.best is None or m.best.score < DEFAULT_SUGGEST_THRESHOLD
+
+
+def test_near_miss_candidates_are_kept_in_band_none() -> None:
+    entries = load_faq(FAQ)
+    m = FaqMatcher(entries, answer_threshold=1.0, suggest_threshold=1.0).match("Где мой заказ?")
+    assert m.band is Band.NONE
+    assert m.best is not None and m.best.entry.id == "delivery"
+
+
+def test_custom_thresholds() -> None:
+    entries = load_faq(FAQ)
+    m = FaqMatcher(entries, answer_threshold=0.0, suggest_threshold=0.0).match("карту")
+    assert m.band is Band.ANSWER
+    with pytest.raises(ValueError):
+        FaqMatcher(entries, answer_threshold=0.1, suggest_threshold=0.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("when is suport avialable", "working_hours"),  # typos
+        ("available support is when", "working_hours"),  # word order
+        ("поддержки работы часы какие", "working_hours"),
+        ("Где мой зака", "delivery"),  # truncated word
+        ("как вернуть деньги за заказ", "refund"),
+        ("Как поменять пароль", "password"),  # another verb, same key word
+        ("rfr cvtybnm gfhjkm", "password"),  # "как сменить пароль" typed in the English layout
+        ("ghbdtn, rfr dthyenm ltymub pf pfrfp", "refund"),  # "привет, как вернуть деньги за заказ"
+        ("Ш дщые ьн сфкв", "card_lost"),  # "I lost my card" typed in the Russian layout
+        ("I lost my card ghjcnj", "card_lost"),  # mixed
+    ],
+)
+def test_robust_matching(matcher: FaqMatcher, text: str, expected: str) -> None:
+    m = matcher.match(text)
+    assert m.best is not None and m.best.entry.id == expected
+    assert m.band is Band.ANSWER
+
+
+def test_empty_faq_matches_nothing() -> None:
+    assert FaqMatcher([]).match("hello").band is Band.NONE
+
+
+def test_confusable_pairs_finds_planted_duplicate() -> None:
+    entries = [*load_faq(FAQ), FaqEntry("order_status", ("Где сейчас мой заказ?", "Track my parcel"), {"*": "x"})]
+    pairs = confusable_pairs(entries)
+    assert pairs, "the planted near-duplicate must be reported"
+    a_id, a_text, b_id, b_text, sim = pairs[0]
+    assert {a_id, b_id} == {"delivery", "order_status"}
+    assert {a_text, b_text} == {"Где мой заказ?", "Где сейчас мой заказ?"}
+    assert 0.75 <= sim <= 1.0
+    sims = [p[4] for p in pairs]
+    assert sims == sorted(sims, reverse=True)
+    assert all(p[0] != p[2] for p in pairs)
+
+
+def test_confusable_pairs_clean_faq_is_empty() -> None:
+    assert confusable_pairs(load_faq(FAQ)) == []
