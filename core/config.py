@@ -1,0 +1,66 @@
+"""Settings: environment variables and an optional `.env` file (pydantic-settings).
+
+Every setting is listed, with a one-line comment, in `.env.example`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_FAQ_PATH = REPO_ROOT / "faq_data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # core
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    redis_prefix: str = Field(default="sb:", alias="REDIS_PREFIX")
+    faq_path: Path = Field(default=DEFAULT_FAQ_PATH, alias="FAQ_PATH")
+    faq_answer_threshold: float | None = Field(default=None, alias="FAQ_ANSWER_THRESHOLD")
+    faq_suggest_threshold: float | None = Field(default=None, alias="FAQ_SUGGEST_THRESHOLD")
+    default_language: str = Field(default="ru", alias="DEFAULT_LANGUAGE")
+    max_message_chars: int = Field(default=4000, alias="MAX_MESSAGE_CHARS")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+
+    # Telegram
+    telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_staff_chat_id: int | None = Field(default=None, alias="TELEGRAM_STAFF_CHAT_ID")
+    telegram_api_url: str = Field(default="https://api.telegram.org", alias="TELEGRAM_API_URL")
+    telegram_webhook_url: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_URL")
+    telegram_webhook_secret: str | None = Field(default=None, alias="TELEGRAM_WEBHOOK_SECRET")
+
+    # VK
+    vk_group_token: str | None = Field(default=None, alias="VK_GROUP_TOKEN")
+    vk_group_id: int | None = Field(default=None, alias="VK_GROUP_ID")
+    vk_api_url: str = Field(default="https://api.vk.ru", alias="VK_API_URL")
+    vk_callback_secret: str | None = Field(default=None, alias="VK_CALLBACK_SECRET")
+    vk_confirmation_code: str | None = Field(default=None, alias="VK_CONFIRMATION_CODE")
+
+    # WhatsApp Cloud API
+    whatsapp_token: str | None = Field(default=None, alias="WHATSAPP_TOKEN")
+    whatsapp_phone_number_id: str | None = Field(default=None, alias="WHATSAPP_PHONE_NUMBER_ID")
+    whatsapp_app_secret: str | None = Field(default=None, alias="WHATSAPP_APP_SECRET")
+    whatsapp_verify_token: str | None = Field(default=None, alias="WHATSAPP_VERIFY_TOKEN")
+    whatsapp_api_url: str = Field(default="https://graph.facebook.com", alias="WHATSAPP_API_URL")
+    whatsapp_reopen_template: str | None = Field(default=None, alias="WHATSAPP_REOPEN_TEMPLATE")
+
+    # built-in web server (webhooks, /healthz)
+    http_host: str = Field(default="0.0.0.0", alias="HTTP_HOST")
+    http_port: int = Field(default=8080, alias="HTTP_PORT")
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def vk_enabled(self) -> bool:
+        return bool(self.vk_group_token and self.vk_group_id)
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        return bool(self.whatsapp_token and self.whatsapp_phone_number_id)
