@@ -1,0 +1,147 @@
+"""The `supportbot` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from core.config import Settings
+from core.faq import Band, FaqError, FaqMatcher, confusable_pairs, load_faq
+
+NOTHING_CONFIGURED = """No channel is configured, so there is nothing to run. Set at least one of:
+  Telegram:  TELEGRAM_BOT_TOKEN and TELEGRAM_STAFF_CHAT_ID (the operators' supergroup)
+  VK:        VK_GROUP_TOKEN and VK_GROUP_ID
+  WhatsApp:  WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID (plus WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN)
+and REDIS_URL so that cases survive a restart. See .env.example; `supportbot chat` needs none of this."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="supportbot", description="Multi-channel customer-support bot.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal (customer and operator); no setup needed",
+                          description="The embedded demo: you are the customer; lines starting with '>' are "
+                          "typed as the operator. Uses REDIS_URL if set, an in-memory store otherwise.")
+    chat.add_argument("--user", default="local", help="customer id in the console channel (default: local)")
+
+    sub.add_parser("run", help="run every channel whose credentials are set (Telegram, VK, WhatsApp)",
+                   description="Starts every configured channel and the web server (webhooks, /healthz). "
+                   "Exits with status 2 and says what to set when no channel is configured.")
+
+    faq = sub.add_parser("faq", help="check the FAQ, try the matcher, evaluate it on a labelled set",
+                         description="FAQ tools.")
+    fsub = faq.add_subparsers(dest="faq_command", required=True, metavar="FAQ_COMMAND")
+    check = fsub.add_parser("check", help="validate the FAQ and list phrasings the matcher will confuse",
+                            description="Validates FAQ files (file, entry and reason for each error) and lists "
+                            "pairs of phrasings in different entries that are so alike the matcher will confuse them.")
+    check.add_argument("path", nargs="?", help="FAQ file or folder (default: FAQ_PATH or faq_data/)")
+    check.add_argument("--strict", action="store_true", help="exit with status 1 when confusable pairs are found")
+    ask = fsub.add_parser("ask", help="show how the matcher answers a text: band, top 3 entries and scores",
+                          description="Runs one text through the matcher with the bot's thresholds.")
+    ask.add_argument("text")
+    ask.add_argument("--faq", help="FAQ file or folder (default: FAQ_PATH or faq_data/)")
+    ev = fsub.add_parser("eval", help="measure the matcher on a labelled CSV (text,expected)",
+                         description="Runs every case of CASES_CSV (header text,expected; expected empty = must be "
+                         "handed off) through the bot's matcher and default thresholds.")
+    ev.add_argument("faq_path", metavar="FAQ_PATH")
+    ev.add_argument("cases_csv", metavar="CASES_CSV")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def _faq_path(arg: str | None) -> Path:
+    return Path(arg) if arg else Settings().faq_path
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from bots.app import bootstrap
+    from bots.console import ConsoleChannel
+
+    async def main() -> None:
+        app = await bootstrap()
+        try:
+            await ConsoleChannel(app.desk, user_id=args.user).run()
+        finally:
+            await app.close()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = Settings()
+    if not (settings.telegram_enabled or settings.vk_enabled or settings.whatsapp_enabled):
+        print(NOTHING_CONFIGURED, file=sys.stderr)
+        return 2
+    from bots.runner import run
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run(settings))
+    return 0
+
+
+def cmd_faq_check(args: argparse.Namespace) -> int:
+    path = _faq_path(args.path)
+    entries = load_faq(path)
+    phrasings = sum(len(e.questions) for e in entries)
+    print(f"{path}: {len(entries)} entries, {phrasings} phrasings: valid.")
+    pairs = confusable_pairs(entries)
+    if not pairs:
+        print("No phrasings in different entries are alike enough to be confused.")
+        return 0
+    print(f"{len(pairs)} pair(s) of phrasings in different entries are so alike the matcher may confuse them:")
+    for a_id, a_text, b_id, b_text, score in pairs:
+        print(f"  {score:.2f}  {a_id}: {a_text!r}\n        {b_id}: {b_text!r}")
+    return 1 if args.strict else 0
+
+
+def cmd_faq_ask(args: argparse.Namespace) -> int:
+    settings = Settings()
+    entries = load_faq(_faq_path(args.faq))
+    matcher = FaqMatcher(entries, settings.faq_answer_threshold, settings.faq_suggest_threshold)
+    match = matcher.match(args.text)
+    labels = {Band.ANSWER: "answer", Band.SUGGEST: "suggest (did you mean)", Band.NONE: "no match (offer an operator)"}
+    print(f"band: {labels[match.band]}")
+    for i, c in enumerate(match.candidates, 1):
+        print(f"  {i}. {c.score:.3f}  {c.entry.id}: {c.entry.title}")
+    if not match.candidates:
+        print("  (no entry scored)")
+    return 0
+
+
+def cmd_faq_eval(args: argparse.Namespace) -> int:
+    from core.faq_eval import evaluate, format_report
+
+    result = evaluate(args.faq_path, args.cases_csv)
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"chat": cmd_chat, "run": cmd_run}
+    try:
+        if args.command == "faq":
+            handler = {"check": cmd_faq_check, "ask": cmd_faq_ask, "eval": cmd_faq_eval}[args.faq_command]
+        else:
+            handler = handlers[args.command]
+        return handler(args)
+    except FaqError as exc:
+        print(f"FAQ error: {exc}", file=sys.stderr)
+        return 1
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `supportbot faq ask ... | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
