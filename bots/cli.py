@@ -32,6 +32,11 @@ def _parser() -> argparse.ArgumentParser:
                    description="Starts every configured channel and the web server (webhooks, /healthz). "
                    "Exits with status 2 and says what to set when no channel is configured.")
 
+    stats = sub.add_parser("stats", help="figures for managers: deflection, handoffs, response times, ratings, gaps",
+                           description="Computed from the events in Redis (REDIS_URL).")
+    stats.add_argument("--days", type=float, default=None, help="only the last N days (default: everything)")
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+
     faq = sub.add_parser("faq", help="check the FAQ, try the matcher, evaluate it on a labelled set",
                          description="FAQ tools.")
     fsub = faq.add_subparsers(dest="faq_command", required=True, metavar="FAQ_COMMAND")
@@ -84,6 +89,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    import time
+
+    from core import stats
+    from core.store import Store, connect_redis
+
+    settings = Settings()
+    if not settings.redis_url:
+        print("REDIS_URL is not set: there are no recorded events to count.", file=sys.stderr)
+        return 2
+
+    async def main() -> stats.Report:
+        redis, _ = await connect_redis(settings.redis_url)
+        try:
+            since = time.time() - args.days * 86400 if args.days else None
+            return await stats.compute(Store(redis, settings.redis_prefix), since=since)
+        finally:
+            await redis.aclose()
+
+    report = asyncio.run(main())
+    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else stats.format_report(report))
+    return 0
+
+
 def cmd_faq_check(args: argparse.Namespace) -> int:
     path = _faq_path(args.path)
     entries = load_faq(path)
@@ -123,7 +152,7 @@ def cmd_faq_eval(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"chat": cmd_chat, "run": cmd_run}
+    handlers = {"chat": cmd_chat, "run": cmd_run, "stats": cmd_stats}
     try:
         if args.command == "faq":
             handler = {"check": cmd_faq_check, "ask": cmd_faq_ask, "eval": cmd_faq_eval}[args.faq_command]
