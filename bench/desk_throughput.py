@@ -19,7 +19,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import redis.asyncio as aioredis
 
 from core.config import DEFAULT_FAQ_PATH
 from core.desk import SupportDesk
@@ -76,9 +75,8 @@ async def main() -> None:
     matcher = FaqMatcher(load_faq(DEFAULT_FAQ_PATH))
     print(f"machine: {os.cpu_count()} cores; {args.customers} concurrent customers, "
           f"{len(QUESTIONS) + 5} customer events + 2 operator actions each; {args.runs} runs")
-    for label, make in (("real Redis " + args.redis, lambda: aioredis.from_url(args.redis, decode_responses=True)),
-                        ("embedded (fakeredis)", None)):
-        redis = make() if make else (await connect_redis(None))[0]
+    for label, url in (("real Redis " + args.redis, args.redis), ("embedded (fakeredis)", None)):
+        redis, _ = await connect_redis(url)
         rates = []
         for _ in range(args.runs):
             rate, total = await one_run(redis, matcher, args.customers)

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 DEDUP_TTL = 7 * 24 * 3600
 RECENT_MAX = 30
 EVENTS_MAXLEN = 1_000_000
+REDIS_MAX_CONNECTIONS = 64
 
 EMBEDDED_NOTICE = (
     "REDIS_URL is not set: using an embedded in-memory store. Nothing will persist after this process exits."
@@ -76,10 +77,19 @@ async def connect_redis(url: str | None) -> tuple[aioredis.Redis, bool]:
     Returns the client and whether it is embedded.
     """
     if url:
-        return aioredis.from_url(url, decode_responses=True), False
+        # A blocking pool: under a burst, callers wait for a free connection instead of failing with
+        # "Too many connections" (the default pool raises once its 100 connections are in use).
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url, max_connections=REDIS_MAX_CONNECTIONS, timeout=30, decode_responses=True
+        )
+        return aioredis.Redis(connection_pool=pool), False
     import fakeredis  # the embedded default: same redis-py client API, Lua scripts included
 
-    return fakeredis.FakeAsyncRedis(decode_responses=True), True
+    return fakeredis.FakeAsyncRedis(
+        decode_responses=True,
+        connection_pool_class=aioredis.BlockingConnectionPool,
+        max_connections=REDIS_MAX_CONNECTIONS,
+    ), True
 
 
 class Store:

@@ -310,3 +310,23 @@ async def test_delivery_failures_are_reported_to_the_other_side(desk):
     relay = staff(await desk.handle(msg("где ответ?")))[0]
     (back,) = await desk.delivery_failed(relay, "staff group unreachable")
     assert back.to == ANNA and "повторите" in back.text
+
+
+@pytest.mark.parametrize("embedded", [False, True], ids=["redis", "embedded"])
+async def test_a_burst_of_customers_waits_for_connections_instead_of_failing(redis_url, prefix, entries, clock,
+                                                                            embedded):
+    from core.store import REDIS_MAX_CONNECTIONS, connect_redis
+
+    client, is_embedded = await connect_redis(None if embedded else redis_url)
+    assert is_embedded is embedded
+    try:
+        desk = SupportDesk(Store(client, prefix, clock=clock), FaqMatcher(entries), clock=clock)
+        burst = REDIS_MAX_CONNECTIONS * 4
+        results = await asyncio.gather(*[desk.handle(msg("Как сбросить пароль?", user=UserRef("vk", str(n))))
+                                         for n in range(burst)])
+        assert all(len(outs) == 1 for outs in results)
+    finally:
+        keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
