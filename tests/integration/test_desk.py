@@ -49,6 +49,15 @@ async def test_greeting_in_platform_language(desk):
     assert out.text.startswith("Здравствуйте")
 
 
+async def test_help_lists_the_commands_in_both_languages(desk):
+    (ru,) = await desk.handle(msg("/help"))
+    (en,) = await desk.handle(msg("/help", user=UserRef("vk", "2"), lang="en"))
+    for out in (ru, en):
+        for command in ("/operator", "/status", "/cancel", "/start"):
+            assert command in out.text
+    assert "пароль" in ru.text and "password" in en.text  # support never asks for it
+
+
 async def test_faq_answer_in_the_customers_language(desk, store):
     (out,) = await desk.handle(msg("Как сбросить пароль?"))
     assert "Забыли пароль" in out.text
