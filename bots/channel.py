@@ -7,6 +7,7 @@ become numbered lines (``numbered``), which the desk maps back from a typed digi
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -51,6 +52,11 @@ class Limit:
 
 class Channel(Protocol):
     name: str  # "telegram", "vk", "whatsapp"
+    # Set by bots.delivery.Delivery when it is built (before anything is sent): ``await self.media(att)``
+    # returns the bytes of an attachment received by ANY channel (it calls ``download`` on the channel named
+    # ``att.channel``). Use it in ``send`` for attachments whose ``att.channel`` is not this channel, e.g. an
+    # operator's Telegram photo going to a VK customer. Declare it in ``__init__`` (``self.media = None``).
+    media: Callable[[Attachment], Awaitable[Media]] | None
 
     async def run(self, hub: Hub) -> None:
         """Receive updates until cancelled (long polling), passing them to ``hub.customer``; return at once
