@@ -1,0 +1,111 @@
+"""Bench: N Telegram customers hand off to operators at once, against the local Bot API stand-in.
+
+    .venv/bin/python bench/telegram_handoff.py [--customers 200] [--scale 0.02] [--redis redis://127.0.0.1:6379/15]
+
+Every customer sends "оператор" and then a second message at the same moment. The real bot (aiogram, polling
+the stand-in over HTTP; the outbox in real Redis) must create 200 topics, post 200 cards, relay 200 messages
+and answer 200 customers, without provoking a single 429. The stand-in and the outbox shrink every limit
+window by ``--scale`` (20 messages/min into the group -> 20 per 60*scale s), so the run is short; a created
+topic counts as a message into the group, like on Telegram.
+
+The minimum time the limits allow: messages into the group G = 3 per customer (topic, card, relay), in
+batches of 20 per window W = 60*scale s: (ceil(G/20) - 1) * W; and for all sends T (G plus one answer per
+customer) at 30 per scale s: (ceil(T/30) - 1) * scale. The larger of the two is printed next to the measured
+time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import platform
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bots.runner import build  # noqa: E402
+from core.config import Settings  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+
+TOKEN = "123456:BENCH-token"
+STAFF = -1009000000001
+
+
+async def main(customers: int, scale: float, redis_url: str, timeout: float) -> int:  # noqa: ASYNC109
+    fake = await FakeTelegram(TOKEN, scale=scale, staff_chat=STAFF).start()
+    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
+    settings = Settings(
+        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_STAFF_CHAT_ID=STAFF, TELEGRAM_API_URL=fake.url, REDIS_URL=redis_url,
+        REDIS_PREFIX=prefix, FAQ_PATH=str(ROOT / "tests" / "data" / "faq_desk.yaml"),
+    )
+    app, channels, delivery, hub, _web = await build(settings)
+    delivery.time_scale = scale
+    tg = channels["telegram"]
+    tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(tg.run(hub))]
+    users = [800_000 + i for i in range(customers)]
+    try:
+        await asyncio.sleep(0.3)  # the bot is polling
+        t0 = time.monotonic()
+        for uid in users:
+            fake.customer_says(uid, "оператор", name=f"Customer {uid}")
+            fake.customer_says(uid, f"Заказ {uid} не пришёл", name=f"Customer {uid}")
+
+        def done() -> bool:
+            topics = len(fake.topics)
+            staff = fake.staff_messages()
+            cards = sum(1 for m in staff if (m.text or "").startswith("Case #"))
+            relays = sum(1 for m in staff if m.kind == "copy")
+            answered = sum(1 for uid in users if fake.sent_to(uid))
+            return topics >= customers and cards >= customers and relays >= customers and answered >= customers
+
+        await fake.wait_for(done, timeout=timeout, interval=0.05, what="every topic, card, relay and answer")
+        elapsed = time.monotonic() - t0
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await tg.close()
+        keys = [k async for k in app.store.redis.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            await app.store.redis.delete(*keys)
+        await app.close()
+        await fake.close()
+
+    group = len(fake.topics) + len(fake.staff_messages())
+    total = group + sum(len(fake.sent_to(uid)) for uid in users)
+    window = 60 * scale
+    min_group = (math.ceil(group / 20) - 1) * window
+    min_global = (math.ceil(total / 30) - 1) * scale
+    minimum = max(min_group, min_global)
+    lost = [uid for uid in users if not fake.topic_named(f"Customer {uid}")]
+    print(f"customers handing off at once : {customers}")
+    print(f"limit windows scaled by       : {scale} (group: 20 per {window:.2f} s, chat: 1 per {scale:.3f} s, "
+          f"global: 30 per {scale:.3f} s)")
+    print(f"topics / staff messages       : {len(fake.topics)} / {len(fake.staff_messages())} "
+          f"(group sends incl. topics: {group})")
+    print(f"all sends                     : {total}")
+    print(f"429 answers provoked          : {len(fake.too_many)}")
+    print(f"customers without a topic     : {len(lost)}")
+    print(f"time taken                    : {elapsed:.2f} s")
+    print(f"minimum the limits allow      : {minimum:.2f} s  (group {min_group:.2f} s, global {min_global:.2f} s)")
+    print(f"ratio                         : {elapsed / minimum:.3f}" if minimum else "ratio: n/a")
+    print(f"outbox stats                  : {delivery.stats}")
+    print(f"machine                       : {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"{platform.system()} {platform.machine()}")
+    return 0 if not fake.too_many and not lost else 1
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--customers", type=int, default=200)
+    p.add_argument("--scale", type=float, default=0.02)
+    p.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15"))
+    p.add_argument("--timeout", type=float, default=120.0)
+    a = p.parse_args()
+    sys.exit(asyncio.run(main(a.customers, a.scale, a.redis, a.timeout)))

@@ -1,0 +1,5 @@
+"""Telegram: customers' private chats and the operators' staff supergroup (one forum topic per case)."""
+
+from bots.telegram.channel import TelegramChannel
+
+__all__ = ["TelegramChannel"]

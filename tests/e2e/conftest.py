@@ -1,0 +1,127 @@
+"""End-to-end fixtures: local stand-ins of the messenger APIs and the whole bot built by ``bots.runner.build``.
+
+``bot_factory(**settings)`` builds and starts the real bot (web server on a free port, delivery worker, every
+configured channel's ``run``) against real Redis under the test's prefix; keyword arguments are Settings
+aliases (``TELEGRAM_BOT_TOKEN=...``, ``VK_API_URL=...``), plus ``time_scale`` (limit windows and backoffs of
+the outbox; use the same factor as the stand-ins). The string ``{base}`` in a setting is replaced by the
+bot's own web address, e.g. ``TELEGRAM_WEBHOOK_URL="{base}/webhooks/telegram"``.
+
+``telegram_fake`` is a started ``FakeTelegram``; ``telegram_settings(fake)`` gives the settings pointing
+the bot at it; ``tg_bot`` is the bot (polling) with those settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fakes.telegram_api import FakeTelegram, free_port
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+TG_TOKEN = "123456:TEST-token"
+TG_STAFF = -1001000000001
+# Every limit window of the stand-ins and the outbox is multiplied by this in e2e tests (1 s -> 50 ms,
+# 20/min -> 20 per 3 s), so tests exercise the limiters without waiting for them.
+SCALE = 0.05
+
+
+@dataclass
+class RunningBot:
+    settings: Any
+    app: Any
+    channels: dict
+    delivery: Any
+    hub: Any
+    web_app: Any
+    base: str  # http://127.0.0.1:port of the bot's web server
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    runner: Any = None
+
+    @property
+    def store(self):
+        return self.app.store
+
+    @property
+    def desk(self):
+        return self.app.desk
+
+    @property
+    def telegram(self):
+        return self.channels["telegram"]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        if self.tasks:
+            _, stuck = await asyncio.wait(self.tasks, timeout=5)
+            for task in stuck:  # pragma: no cover - a task that ignores cancellation is a bug worth seeing
+                import sys
+                task.print_stack(file=sys.stderr)
+                raise AssertionError(f"task {task.get_name()} did not stop when cancelled")
+        self.tasks = []
+        for ch in self.channels.values():
+            with contextlib.suppress(Exception):
+                await ch.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        await self.app.close()
+
+
+def telegram_settings(fake: FakeTelegram) -> dict[str, Any]:
+    return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_STAFF_CHAT_ID": fake.staff_chat,
+            "TELEGRAM_API_URL": fake.url}
+
+
+@pytest.fixture
+async def telegram_fake():
+    fake = FakeTelegram(TG_TOKEN, scale=SCALE, staff_chat=TG_STAFF)
+    await fake.start()
+    yield fake
+    await fake.close()
+
+
+@pytest.fixture
+async def bot_factory(redis_url, prefix, redis):
+    """``await bot_factory(**settings_overrides)`` -> a started RunningBot; stopped after the test."""
+    from bots.runner import build
+    from bots.web import start
+    from core.config import Settings
+
+    started: list[RunningBot] = []
+
+    async def factory(*, time_scale: float = SCALE, run_channels: bool = True, run_delivery: bool = True,
+                      **overrides: Any) -> RunningBot:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env: dict[str, Any] = {
+            "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "FAQ_PATH": str(DATA / "faq_desk.yaml"),
+            "HTTP_HOST": "127.0.0.1", "HTTP_PORT": port, "DEFAULT_LANGUAGE": "ru",
+        }
+        env.update({k: v.replace("{base}", base) if isinstance(v, str) else v for k, v in overrides.items()})
+        settings = Settings(**env)
+        app, channels, delivery, hub, web_app = await build(settings)
+        delivery.time_scale = time_scale
+        bot = RunningBot(settings, app, channels, delivery, hub, web_app, base)
+        started.append(bot)
+        bot.runner = await start(web_app, "127.0.0.1", port)
+        if run_delivery:
+            bot.tasks.append(asyncio.create_task(delivery.run(), name="delivery"))
+        if run_channels:
+            for name, ch in channels.items():
+                bot.tasks.append(asyncio.create_task(ch.run(hub), name=name))
+        return bot
+
+    yield factory
+    for bot in started:
+        await bot.stop()
+
+
+@pytest.fixture
+async def tg_bot(telegram_fake, bot_factory):  # the fake is set up first, so stopped last
+    return await bot_factory(**telegram_settings(telegram_fake))
