@@ -81,9 +81,14 @@ class Case:
         return self.customer_name or self.customer_handle or self.customer.user_id
 
     def topic_title(self) -> str:
-        """Forum topic name: `#123 · Telegram · Anna`, prefixed with the status icon (at most 128 chars)."""
+        """Forum topic name: `#123 · Telegram · Anna`, prefixed with the status icon (at most 128 chars).
+
+        WhatsApp customers are known by their number first (`#125 · WhatsApp · +7 900… · Maria`)."""
         icon = STATUS_ICONS[self.status] + ("⚠️" if self.escalated else "")
-        return f"{icon} {self.number} · {self.channel_title} · {self.display_name}"[:128]
+        who = self.display_name
+        if self.customer.channel == "whatsapp" and self.customer_handle:
+            who = self.customer_handle + (f" · {self.customer_name}" if self.customer_name else "")
+        return f"{icon} {self.number} · {self.channel_title} · {who}"[:128]
 
     # --- storage form: a flat Redis hash -----------------------------------------------------------------
     def to_hash(self) -> dict[str, str]:

@@ -19,6 +19,8 @@ def test_number_and_topic_title():
     assert "⚠️" in new_case(escalated=True).topic_title()
     assert new_case(customer=UserRef("vk", "7"), customer_name="Ivan").topic_title().endswith("#123 · VK · Ivan")
     assert len(new_case(customer_name="x" * 500).topic_title()) == 128
+    wa = new_case(customer=UserRef("whatsapp", "79001234567"), customer_name="Maria", customer_handle="+79001234567")
+    assert wa.topic_title() == "🆕 #123 · WhatsApp · +79001234567 · Maria"
 
 
 @pytest.mark.parametrize(

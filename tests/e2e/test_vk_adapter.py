@@ -1,0 +1,269 @@
+"""VkChannel against the local VK API stand-in (real vk-api over HTTP, real Redis, the real desk and outbox).
+
+The staff side is a recording stub here; tests/e2e/test_vk.py goes through the Telegram staff group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bots.delivery import Delivery
+from bots.runner import Hub
+from bots.vk import VkChannel, random_id
+from core.config import Settings
+from core.desk import SupportDesk
+from core.faq import FaqMatcher, load_faq
+from core.messages import Attachment, Operator, customer
+from tests.conftest import TESTS
+from tests.fakes.vk_api import FakeVk
+
+PHOTO = b"\xff\xd8\xff\xe0 fake jpeg bytes"
+OPERATOR = Operator("op1", "Olga")
+
+
+async def stop(*tasks: asyncio.Task) -> None:
+    """Cancel until done: Delivery.run can swallow one cancel (asyncio.wait_for's race on Python 3.11)."""
+    for task in tasks:
+        while not task.done():
+            task.cancel()
+            await asyncio.wait([task], timeout=0.2)
+
+
+class StaffStub:
+    """Records what would go to the staff topic."""
+
+    name = "staff"
+
+    def __init__(self):
+        self.outs = []
+        self.media = None
+
+    async def send_staff(self, out, key):
+        self.outs.append(out)
+        return str(len(self.outs))
+
+    def limits(self, out):
+        return []
+
+    async def wait(self, predicate, within=10.0):
+        deadline = asyncio.get_running_loop().time() + within
+        while asyncio.get_running_loop().time() < deadline:
+            for out in self.outs:
+                if predicate(out):
+                    return out
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no matching staff message; got {[o.text[:60] for o in self.outs]}")
+
+
+class Bot:
+    def __init__(self, fake, channel, desk, delivery, staff, url):
+        self.fake, self.channel, self.desk, self.delivery, self.staff, self.url = (
+            fake, channel, desk, delivery, staff, url)
+
+
+@contextlib.asynccontextmanager
+async def running_bot(store, *, callback: bool):
+    fake = await FakeVk().start()
+    env = {"VK_GROUP_TOKEN": fake.token, "VK_GROUP_ID": fake.group_id, "VK_API_URL": fake.url}
+    if callback:
+        env |= {"VK_CALLBACK_SECRET": "s3cret", "VK_CONFIRMATION_CODE": "abc123"}
+    settings = Settings(_env_file=None, **env)
+    channel = VkChannel(settings, store)
+    channel.longpoll_wait = 1
+    desk = SupportDesk(store, FaqMatcher(load_faq(TESTS / "data" / "faq_desk.yaml")), default_language="ru")
+    staff = StaffStub()
+    delivery = Delivery(store, desk, {"vk": channel}, staff, time_scale=0.02)
+    hub = Hub(desk, delivery)
+    app = web.Application()
+    app.add_routes(channel.routes(hub))
+    server = TestServer(app)
+    await server.start_server()
+    tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(channel.run(hub))]
+    try:
+        if not callback:
+            await fake.wait_polling()
+        yield Bot(fake, channel, desk, delivery, staff, str(server.make_url("/webhooks/vk")))
+    finally:
+        await stop(*tasks)
+        await channel.close()
+        await server.close()
+        await fake.stop()
+
+
+@pytest.fixture
+async def bot(store):
+    async with running_bot(store, callback=False) as b:
+        yield b
+
+
+@pytest.fixture
+async def cbot(store):
+    async with running_bot(store, callback=True) as b:
+        yield b
+
+
+def test_random_id_is_stable_and_31_bit():
+    assert random_id("sb:17") == random_id("sb:17")
+    assert random_id("sb:17") != random_id("sb:18")
+    assert random_id("sb:17", 1) != random_id("sb:17", 0)
+    assert 0 < random_id("x") < 2**31
+
+
+async def test_faq_answer_over_long_poll_with_callback_keyboard(bot):
+    bot.fake.user_writes(501, "Как сбросить пароль?")
+    answer = await bot.fake.wait_sent(501)
+    assert "Забыли пароль" in answer.text
+    assert answer.keyboard["inline"] is True
+    assert [b["type"] for b in answer.buttons] == ["callback", "callback"]
+    # the real library sent API version 5.199 and our token to the stand-in
+    assert all(p["v"] == "5.199" for _, p in bot.fake.calls)
+
+
+async def test_button_press_answers_message_event_and_hands_off(bot):
+    bot.fake.user_writes(502, "Как сбросить пароль?")
+    answer = await bot.fake.wait_sent(502)
+    bot.fake.press_button(answer, "оператор")
+    handoff = await bot.fake.wait_sent(502, lambda m: "создано" in m.text)
+    assert "#1" in handoff.text or "1" in handoff.text
+    assert bot.fake.event_answers and bot.fake.event_answers[0]["user_id"] == "502"
+    card = await bot.staff.wait(lambda o: o.kind == "case_opened")
+    assert "VK" in card.text and "Ivan Petrov" in card.text
+
+
+async def test_text_buttons_when_the_client_has_no_callback_support(bot):
+    info = {"button_actions": ["text"], "keyboard": True, "inline_keyboard": False, "lang_id": 0}
+    bot.fake.user_writes(503, "Как сбросить пароль?", client_info=info)
+    answer = await bot.fake.wait_sent(503)
+    assert answer.keyboard["inline"] is False
+    assert {b["type"] for b in answer.buttons} == {"text"}
+    # pressing a text button sends its label with the payload
+    label = answer.buttons[1]["label"]
+    bot.fake.user_writes(503, label, payload=json.loads(answer.buttons[1]["payload"])["p"], client_info=info)
+    await bot.fake.wait_sent(503, lambda m: "создано" in m.text)
+
+
+async def test_numbered_lines_when_the_client_has_no_keyboard(bot):
+    info = {"button_actions": [], "keyboard": False, "inline_keyboard": False, "lang_id": 0}
+    bot.fake.user_writes(504, "Как сбросить пароль?", client_info=info)
+    answer = await bot.fake.wait_sent(504)
+    assert answer.keyboard is None and "\n2. " in answer.text
+    bot.fake.user_writes(504, "2", client_info=info)
+    await bot.fake.wait_sent(504, lambda m: "создано" in m.text)
+
+
+async def test_customer_photo_and_operator_photo_and_document(bot):
+    bot.fake.user_writes(505, "оператор")
+    await bot.fake.wait_sent(505, lambda m: "создано" in m.text)
+    case = await bot.desk.store.open_case_of(customer("vk", 505))
+    bot.fake.user_writes(505, "вот скрин", attachments=[bot.fake.photo(PHOTO, 505)])
+    relay = await bot.staff.wait(lambda o: o.kind == "customer_message" and o.attachments)
+    media = await bot.channel.download(relay.attachments[0])
+    assert media.data == PHOTO  # the largest size was picked and fetched
+    # an operator's answer with a photo and a document that came from VK (the delivery fetches the bytes)
+    doc = Attachment("document", bot.fake.add_file(b"%PDF-1.4", "invoice.pdf", "application/pdf"), "vk",
+                     filename="invoice.pdf", mime="application/pdf")
+    outs = await bot.desk.operator_message(case.id, OPERATOR, "Смотрите", (relay.attachments[0], doc))
+    await bot.delivery.enqueue(outs)
+    sent = await bot.fake.wait_sent(505, lambda m: m.attachments)
+    assert sent.text == "Смотрите"
+    assert [(a["type"], a["data"]) for a in sent.attachments] == [("photo", PHOTO), ("doc", b"%PDF-1.4")]
+    assert sent.attachments[1]["filename"] == "invoice.pdf"
+
+
+async def test_error_901_is_reported_to_the_operator(bot):
+    bot.fake.user_writes(506, "оператор")
+    await bot.fake.wait_sent(506, lambda m: "создано" in m.text)
+    case = await bot.desk.store.open_case_of(customer("vk", 506))
+    bot.fake.fail("messages.send", error_code=901)
+    await bot.delivery.enqueue(await bot.desk.operator_message(case.id, OPERATOR, "Добрый день"))
+    info = await bot.staff.wait(lambda o: "Not delivered" in o.text)
+    assert "has not allowed messages from the community (VK error 901)" in info.text
+    assert not [m for m in bot.fake.to(506) if m.text == "Добрый день"]
+
+
+async def test_500_after_delivery_then_retry_is_delivered_once(bot):
+    bot.fake.user_writes(507, "оператор")
+    await bot.fake.wait_sent(507, lambda m: "создано" in m.text)
+    case = await bot.desk.store.open_case_of(customer("vk", 507))
+    bot.fake.fail("messages.send", http_status=500, deliver=True)  # VK delivered, but the answer was a 500
+    await bot.delivery.enqueue(await bot.desk.operator_message(case.id, OPERATOR, "Один раз"))
+    await bot.fake.wait_sent(507, lambda m: m.text == "Один раз")
+    assert await bot.delivery.drain(10)
+    sends = [p for name, p in bot.fake.calls if name == "messages.send" and p.get("message") == "Один раз"]
+    assert len(sends) == 2 and sends[0]["random_id"] == sends[1]["random_id"]  # retried with the same random_id
+    assert [m.text for m in bot.fake.to(507)].count("Один раз") == 1
+
+
+async def test_rate_error_waits_and_retries(bot):
+    bot.fake.fail("messages.send", error_code=6)
+    bot.fake.user_writes(508, "Как сбросить пароль?")
+    answer = await bot.fake.wait_sent(508)
+    assert "Забыли пароль" in answer.text
+    assert len([1 for n, _ in bot.fake.calls if n == "messages.send"]) == 2
+
+
+async def test_long_poll_recovers_from_failed_1_2_3(bot):
+    bot.fake.force_failed += [1, 2, 3]
+    for _ in range(200):  # the first key, then new ones after failed=2 and failed=3
+        if not bot.fake.force_failed and bot.fake.lp_keys_issued == 3:
+            break
+        await asyncio.sleep(0.05)
+    assert not bot.fake.force_failed and bot.fake.lp_keys_issued == 3
+    polls = bot.fake.polls
+    for _ in range(500):  # polling again with the fresh key
+        if bot.fake.polls > polls:
+            break
+        await asyncio.sleep(0.02)
+    bot.fake.user_writes(509, "Как сбросить пароль?")
+    await bot.fake.wait_sent(509)
+
+
+async def test_duplicate_long_poll_message_is_handled_once(bot):
+    bot.fake.user_writes(510, "Как сбросить пароль?", message_id=777)
+    await bot.fake.wait_sent(510)
+    bot.fake.user_writes(510, "Как сбросить пароль?", message_id=777)
+    bot.fake.user_writes(510, "Какие часы работы поддержки?")
+    await bot.fake.wait_sent(510, lambda m: "24/7" in m.text)
+    assert len(bot.fake.to(510)) == 2
+
+
+async def test_display_name_is_fetched_once(bot):
+    bot.fake.user_writes(511, "Как сбросить пароль?")
+    bot.fake.user_writes(511, "Какие часы работы поддержки?")
+    await bot.fake.wait_sent(511, lambda m: "24/7" in m.text)
+    assert len([1 for n, _ in bot.fake.calls if n == "users.get"]) == 1
+
+
+# ---------------------------------------------------------------------------------------------- Callback API
+async def test_callback_confirmation_secret_and_resent_event(cbot):
+    status, text = await cbot.fake.post_callback(cbot.url, {"type": "confirmation", "group_id": cbot.fake.group_id},
+                                                 None)
+    assert (status, text) == (200, "abc123")
+    update = cbot.fake.user_writes(520, "Как сбросить пароль?")
+    status, _ = await cbot.fake.post_callback(cbot.url, update, "wrong")
+    assert status == 403
+    status, _ = await cbot.fake.post_callback(cbot.url, update, None)
+    assert status == 403
+    assert not cbot.fake.to(520)
+    assert await cbot.fake.post_callback(cbot.url, update, "s3cret") == (200, "ok")
+    assert await cbot.fake.post_callback(cbot.url, update, "s3cret") == (200, "ok")  # VK re-sent it
+    await cbot.fake.wait_sent(520)
+    assert await cbot.delivery.drain(10)
+    assert len(cbot.fake.to(520)) == 1
+    # long poll is off in callback mode
+    assert not [1 for n, _ in cbot.fake.calls if n == "groups.getLongPollServer"]
+
+
+async def test_callback_button_press(cbot):
+    update = cbot.fake.user_writes(521, "Как сбросить пароль?")
+    await cbot.fake.post_callback(cbot.url, update, "s3cret")
+    answer = await cbot.fake.wait_sent(521)
+    press = cbot.fake.press_button(answer, "оператор")
+    assert await cbot.fake.post_callback(cbot.url, press, "s3cret") == (200, "ok")
+    await cbot.fake.wait_sent(521, lambda m: "создано" in m.text)
