@@ -28,7 +28,7 @@ class ConsoleChannel:
     name = "console"
 
     def __init__(self, desk: SupportDesk, out: TextIO = sys.stdout, user_id: str = "local",
-                 operator: str = "Operator"):
+                 operator: str = "Demo"):
         self.desk = desk
         self.out = out
         self.user = UserRef("console", user_id)
@@ -36,10 +36,10 @@ class ConsoleChannel:
         self.last_case: int | None = None
 
     def show(self, message: Outbound) -> None:
-        if message.case_id is not None:
+        if message.case_id:
             self.last_case = message.case_id
         if message.audience is Audience.STAFF:
-            prefix = f"[staff #{message.case_id}] "
+            prefix = f"[staff #{message.case_id}] " if message.case_id else "[staff] "
             body = message.text.replace("\n", "\n" + " " * len(prefix))
             files = "".join(f" [{a.kind}]" for a in message.attachments)
             print(f"{prefix}{body}{files}", file=self.out)
@@ -56,7 +56,7 @@ class ConsoleChannel:
         text = text.strip()
         case_id = await self._target_case(text)
         if case_id is None:
-            return [Outbound(Audience.STAFF, "No case yet: ask for an operator first (/operator).", case_id=0)]
+            return [Outbound(Audience.STAFF, "No case yet: ask for an operator first (/operator).")]
         if text.startswith("!"):
             await self.desk.operator_note(case_id, self.operator, text[1:].strip())
             return [Outbound(Audience.STAFF, "(note saved, not sent to the customer)", case_id=case_id)]

@@ -58,3 +58,11 @@ def test_cases_survive_a_restart_with_redis(redis_url, prefix, redis):
     assert second.returncode == 0, second.stderr
     assert "#1 — принято" in second.stdout
     assert "Обращение #2 создано" in second.stdout  # numbers go on, never reused
+
+
+def test_operator_lines_before_any_case_are_refused_plainly():
+    run = chat("> hello\n> /resolve\n/operator\n> /take\n")
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("[staff] No case yet: ask for an operator first") == 2
+    assert "#0" not in run.stdout
+    assert "Оператор Demo взял ваше обращение #1 в работу" in run.stdout
