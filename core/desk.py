@@ -437,8 +437,8 @@ class SupportDesk:
 
     @staticmethod
     def _status_line(case: Case, operator: str) -> str:
-        by = f" by {operator}" if operator else ""
-        return f"Case {case.number} is now {case.status.value.replace('_', ' ')}{by}."
+        by = f" ({operator})" if operator else ""
+        return f"Case {case.number} → {case.status.value.replace('_', ' ')}{by}"
 
     async def case_card(self, case_id: int, last: int = 15) -> str | None:
         case = await self.store.get_case(case_id)

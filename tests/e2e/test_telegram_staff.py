@@ -68,7 +68,7 @@ async def test_staff_commands(tg_bot, telegram_fake):
     fake.operator_says(thread, "/take")
     await fake.wait_for(lambda: to_customer(fake, ANNA, "взял"), what="the customer told: taken")
     await fake.wait_for(lambda: "🔧" in fake.topics[thread].name)
-    assert [m for m in fake.topic_messages(thread) if "in progress by Olga Petrova" in (m.text or "")]
+    assert [m for m in fake.topic_messages(thread) if "in progress (Olga Petrova)" in (m.text or "")]
 
     fake.operator_says(thread, "/needinfo")
     await fake.wait_for(lambda: to_customer(fake, ANNA, "дополнительная информация"))
