@@ -15,15 +15,21 @@ TF-IDF vector over light-stemmed words, word pairs and character n-grams (the n-
 typos and inflections; bag-of-features ignores word order).  Term weights are learned from the
 FAQ itself at load time: a feature counts more the more it is concentrated in one entry.
 An entry is scored by blending the similarity to its centroid with the similarity to its
-nearest phrasings; the best entries are re-ranked with a ``rapidfuzz`` token ratio.  The raw
-score of the best entry, and its margin over the runner-up entry, are mapped to a calibrated
-confidence in [0, 1] that means the same for FAQs of 20 or 2,000 entries, and the confidence
-is compared to the answer / suggest thresholds.  Text typed in the wrong keyboard layout
-(``ghbdtn`` for ``привет``) is fixed when that makes more of its words known to the FAQ.
+nearest phrasing, plus naive-Bayes evidence from the entry's term mass.  Unknown long words are
+read as the closest FAQ word by ``rapidfuzz`` (typos).  The similarities of the best entry and
+its margin over the runner-up entry are mapped to a calibrated confidence in [0, 1], compared to
+the answer / suggest thresholds.  The calibration is fitted once on FAQs of 20 to 116 entries
+and adjusted per FAQ at load time: the FAQ's own phrasings, each matched against the *other*
+entries, show how confident the matcher gets on questions about intents the FAQ lacks, and
+answers are made more cautious when that is high (see ``FaqMatcher._unseen_intent_shift``).
+Questions made mostly of words the FAQ does not know get no suggestions.  Text typed in the
+wrong keyboard layout (``ghbdtn`` for ``привет``) is fixed when that makes more of its words
+known to the FAQ.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import os
@@ -262,6 +268,7 @@ _EN_SUFFIXES = ("ations", "ation", "ingly", "ments", "ment", "ness", "ings", "in
                 "ied", "ers", "ed", "es", "er", "ly", "s")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _stem(word: str) -> str:
     """A light suffix stripper for Russian and English (keeps a stem of >= 3 letters)."""
     if len(word) <= 3 or word.isdigit():
@@ -281,9 +288,9 @@ def _stem(word: str) -> str:
 # Features
 # --------------------------------------------------------------------------------------------
 
-_CHAR_NGRAMS = (3, 4, 5)
+_CHAR_NGRAMS = (3, 4)
 _W_WORD = 1.0
-_W_BIGRAM = 0.6
+_W_BIGRAM = 0.3
 _W_CHAR = 0.35
 
 
@@ -298,15 +305,17 @@ def _features(words: Sequence[str]) -> dict[str, float]:
         key = "b" + a + " " + b
         feats[key] = feats.get(key, 0.0) + 1.0
     for w in words:
-        padded = f" {w} "
-        ln = len(padded)
-        for n in _CHAR_NGRAMS:
-            if ln < n:
-                break
-            for i in range(ln - n + 1):
-                key = "c" + padded[i : i + n]
-                feats[key] = feats.get(key, 0.0) + 1.0
+        for key in _char_grams(w):
+            feats[key] = feats.get(key, 0.0) + 1.0
     return feats
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _char_grams(word: str) -> tuple[str, ...]:
+    """Feature keys of the character n-grams of one word, padded with spaces."""
+    padded = f" {word} "
+    ln = len(padded)
+    return tuple("c" + padded[i : i + n] for n in _CHAR_NGRAMS if ln >= n for i in range(ln - n + 1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,13 +335,33 @@ _TOP = 3  # candidates returned
 # weak overlap in a tiny FAQ stays weak.  Fitted by weighted logistic regression (label: the
 # best entry is the right one; out-of-scope queries are negatives) on train cross-validation
 # FAQs of 20 to 116 entries and 5 to ~90 phrasings per entry, each FAQ weighted the same.
+# (Fitted with char 3-5-grams and bigram weight 0.6; re-checked on train CV with the current
+# features: answer precision >= 0.97 on every CV FAQ, so it was kept.)
 _CAL = (-3.315, 9.376, 2.399, 2.739, -4.114)
+# Per-FAQ shift (see FaqMatcher._unseen_intent_shift): the most confident _UNSEEN_SHARE of simulated
+# questions about intents the FAQ lacks must average at most _UNSEEN_CONFIDENCE; chosen on train CV
+# (a tail mean is steadier between samples than a quantile; 10 % / 0.6 kept out-of-scope answers
+# <= 0.04 on every CV FAQ at the least cost in answered share).
+_UNSEEN_SHARE = 0.10
+_UNSEEN_CONFIDENCE = 0.6
+_UNSEEN_SAMPLE = 500  # phrasings sampled (evenly over the FAQ) for the estimate
+_UNSEEN_MIN_ROWS = 50  # smaller FAQs: no estimate, no shift
+_DENSE_COLS = 256  # for the estimate, features this frequent are multiplied as dense matrices (speed only)
+_DENSE_MIN_POSTINGS = 64
+# Weight of log(query coverage) below the answer band (see FaqMatcher._confidence); 0.5 chosen on
+# train CV: it costs <= 0.03 of answered + suggested and drops off-topic questions to no suggestion.
+_COVER_WEIGHT = 0.5
 _TYPO_CUTOFF = 85.0  # rapidfuzz ratio above which an unknown word is read as a known one
 _TYPO_MIN_LEN = 5
 _TYPO_MAX_WORDS = 4
 
 DEFAULT_ANSWER_THRESHOLD = 0.8
 DEFAULT_SUGGEST_THRESHOLD = 0.08
+
+
+_ANSWER_LOGIT = math.log(DEFAULT_ANSWER_THRESHOLD / (1.0 - DEFAULT_ANSWER_THRESHOLD))
+_SUGGEST_LOGIT = math.log(DEFAULT_SUGGEST_THRESHOLD / (1.0 - DEFAULT_SUGGEST_THRESHOLD))
+_MAX_SHIFT = -0.75 * (_ANSWER_LOGIT - _SUGGEST_LOGIT)  # keeps the confidence increasing in the logit
 
 
 class Band(StrEnum):
@@ -392,6 +421,32 @@ class _Postings:
         return [np.bincount(rows, weights=v[idx] * reps, minlength=n_rows) for v in self.vals]
 
 
+@dataclass(slots=True)
+class _DenseCommon:
+    """The ``_DENSE_COLS`` features with the longest postings as dense (feature x row) matrices."""
+
+    index: np.ndarray  # feature -> row of ``mats`` (-1: not dense)
+    cols: np.ndarray
+    mats: tuple[np.ndarray, ...]
+
+    @classmethod
+    def build(cls, post: _Postings, width: int) -> _DenseCommon:
+        plens = np.diff(post.ptr)
+        cols = np.argsort(-plens, kind="stable")[:_DENSE_COLS]
+        cols = cols[plens[cols] >= _DENSE_MIN_POSTINGS]
+        index = np.full(len(plens), -1, dtype=np.int64)
+        index[cols] = np.arange(len(cols))
+        lens = plens[cols]
+        pos = np.repeat(post.ptr[cols], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+        k_of = np.repeat(np.arange(len(cols)), lens)
+        mats = []
+        for val in post.vals:
+            mat = np.zeros((len(cols), width))
+            mat[k_of, post.rows[pos]] = val[pos]
+            mats.append(mat)
+        return cls(index, cols, tuple(mats))
+
+
 class FaqMatcher:
     """Find the FAQ entries that best match a customer's text; see the module docstring."""
 
@@ -430,13 +485,10 @@ class FaqMatcher:
                 row = len(owner)
                 owner.append(e)
                 texts.append(norm)
-                for f, c in _features(toks).items():
-                    col = vocab.get(f)
-                    if col is None:
-                        col = vocab[f] = len(vocab)
-                    p_cols.append(col)
-                    p_rows.append(row)
-                    p_tf.append(c)
+                feats = _features(toks)
+                p_cols.extend([vocab.setdefault(f, len(vocab)) for f in feats])
+                p_tf.extend(feats.values())
+                p_rows.extend([row] * len(feats))
         self._vocab = vocab
         self._words = frozenset(words)
         self._long_words = sorted(w for w in words if len(w) >= _TYPO_MIN_LEN - 1)
@@ -449,20 +501,22 @@ class FaqMatcher:
         rows = np.asarray(p_rows, dtype=np.int64)
         tf = np.asarray(p_tf, dtype=np.float64)
         # Entry frequency: in how many entries a feature occurs (idf at the level of entries).
-        ent_key = np.unique(owner_a[rows] * n_feats + cols) if n_rows else np.zeros(0, dtype=np.int64)
-        ef = np.bincount(ent_key % n_feats if n_feats else ent_key, minlength=n_feats)
+        key = owner_a[rows] * n_feats + cols
+        ukey, inv = np.unique(key, return_inverse=True)
+        ef = np.bincount(ukey % n_feats if n_feats else ukey, minlength=n_feats)
         group = np.empty(n_feats)
         for f, col in vocab.items():
             group[col] = _W_WORD if f[0] == "w" else _W_BIGRAM if f[0] == "b" else _W_CHAR
+        self._ef = ef
         self._weight = (np.log((1.0 + n_entries) / (1.0 + ef)) + 1.0) * group
+        rare = math.log((1.0 + n_entries) / 2.0) + 1.0
+        self._unknown_weight = {"w": rare * _W_WORD, "b": rare * _W_BIGRAM, "c": rare * _W_CHAR}
         # Phrasing vectors: sublinear tf * weight, L2-normalised.
         vals = (1.0 + np.log(tf)) * self._weight[cols]
         norms = np.sqrt(np.bincount(rows, weights=vals * vals, minlength=n_rows))
         vals = vals / np.maximum(norms[rows], 1e-12)
         self._phr = _Postings.build(cols, rows, [vals], n_feats)
         # Entry sums of phrasing vectors -> centroid (L2-normalised) and naive-Bayes weights.
-        key = owner_a[rows] * n_feats + cols
-        ukey, inv = np.unique(key, return_inverse=True)
         sums = np.bincount(inv, weights=vals)
         e_rows = ukey // max(n_feats, 1)
         e_cols = ukey % max(n_feats, 1)
@@ -476,30 +530,120 @@ class FaqMatcher:
         counts = np.bincount(owner_a, minlength=n_entries)
         self._has_rows = counts > 0
         self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self._shift = 0.0
+        self._shift = self._unseen_intent_shift(cols, rows, vals, ef)
+
+    def _unseen_intent_shift(self, cols: np.ndarray, rows: np.ndarray, vals: np.ndarray, ef: np.ndarray) -> float:
+        """Per-FAQ calibration shift (<= 0), estimated by leaving each sampled phrasing's own entry out.
+
+        A sampled phrasing, stripped of the features only its own entry has and matched against the
+        *other* entries, is a question about an intent the FAQ does not cover.  When the most
+        confident ``_UNSEEN_SHARE`` of them average above ``_UNSEEN_CONFIDENCE`` (many phrasings per
+        entry make near-paraphrases in neighbouring entries likely), the log-odds of this FAQ's
+        answers are lowered by the excess (see ``_confidence``); never raised.
+        """
+        n_rows = len(self._owner)
+        if len(self.entries) < 3 or n_rows < _UNSEEN_MIN_ROWS:
+            return 0.0
+        order = np.argsort(rows, kind="stable")
+        r_ptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=r_ptr[1:])
+        r_cols, r_vals = cols[order], vals[order]
+        sample = np.unique(np.linspace(0, n_rows - 1, min(_UNSEEN_SAMPLE, n_rows)).astype(np.int64))
+        dense = {"phr": _DenseCommon.build(self._phr, n_rows), "ent": _DenseCommon.build(self._ent, len(self.entries))}
+        logits: list[float] = []
+        for chunk in np.array_split(sample, max(1, len(sample) // 64)):
+            logits += self._unseen_logits(chunk, r_ptr, r_cols, r_vals, ef, dense)
+        if not logits:
+            return 0.0
+        top = np.sort(np.asarray(logits))[-max(1, round(_UNSEEN_SHARE * len(logits))) :]
+        shift = math.log(_UNSEEN_CONFIDENCE / (1.0 - _UNSEEN_CONFIDENCE)) - float(top.mean())
+        return min(0.0, max(shift, _MAX_SHIFT))
+
+    def _unseen_logits(self, chunk: np.ndarray, r_ptr: np.ndarray, r_cols: np.ndarray, r_vals: np.ndarray,
+                       ef: np.ndarray, dense: dict[str, _DenseCommon]) -> list[float]:
+        """``_logit`` of the best other entry for each phrasing row in ``chunk`` (own-entry-only features dropped).
+
+        The same arithmetic as ``_components_q``, for a batch of queries at once.
+        """
+        n_rows, n_entries = len(self._owner), len(self.entries)
+        lens = r_ptr[chunk + 1] - r_ptr[chunk]
+        q_of = np.repeat(np.arange(len(chunk)), lens)
+        pos = np.repeat(r_ptr[chunk], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+        c, v, q_of = r_cols[pos], r_vals[pos], q_of
+        keep = ef[c] > 1
+        c, v, q_of = c[keep], v[keep], q_of[keep]
+        norm = np.sqrt(np.bincount(q_of, weights=v * v, minlength=len(chunk)))
+        v = v / np.maximum(norm[q_of], 1e-12)
+        qsum = np.bincount(q_of, weights=v, minlength=len(chunk))
+
+        def product(post: _Postings, width: int, common: _DenseCommon) -> list[np.ndarray]:
+            # the most frequent features by a dense matrix product, the rest from the postings
+            k = common.index[c]
+            is_common = k >= 0
+            qd = np.zeros((len(chunk), len(common.cols)))
+            qd[q_of[is_common], k[is_common]] = v[is_common]
+            rc, rv, rq = c[~is_common], v[~is_common], q_of[~is_common]
+            plens = post.ptr[rc + 1] - post.ptr[rc]
+            total = int(plens.sum())
+            idx = np.repeat(post.ptr[rc], plens) + (np.arange(total) - np.repeat(np.cumsum(plens) - plens, plens))
+            key = np.repeat(rq, plens) * width + post.rows[idx]
+            w = np.repeat(rv, plens)
+            return [np.bincount(key, weights=w * val[idx], minlength=len(chunk) * width).reshape(len(chunk), width)
+                    + qd @ mat for val, mat in zip(post.vals, common.mats, strict=True)]
+
+        (phr,) = product(self._phr, n_rows, dense["phr"])
+        cent, nb = product(self._ent, n_entries, dense["ent"])
+        near = np.zeros((len(chunk), n_entries))
+        near[:, self._has_rows] = np.maximum.reduceat(phr, self._starts[self._has_rows], axis=1)
+        safe = np.where(qsum > 0, qsum, 1.0)[:, None]
+        scores = _ALPHA * cent + (1.0 - _ALPHA) * near + _NB_MIX * (nb - safe * self._nb_norm) / safe
+        scores[np.arange(len(chunk)), self._owner[chunk]] = -np.inf
+        out = []
+        for k in range(len(chunk)):
+            if norm[k] <= 0.0:
+                continue
+            top = np.argpartition(-scores[k], 1)[:2]
+            i, j = (int(top[0]), int(top[1])) if scores[k, top[0]] >= scores[k, top[1]] else (int(top[1]), int(top[0]))
+            out.append(self._logit(i, j, cent[k], near[k]))
+        return out
 
     # -- scoring ----------------------------------------------------------------------------
 
-    def _query(self, words: Sequence[str]) -> tuple[list[int], list[float]]:
+    def _query(self, words: Sequence[str]) -> tuple[list[int], list[float], float]:
+        """Known features of the query (column, unit-normalised weight) and its coverage.
+
+        The coverage is the share of the query vector's length on features the FAQ knows; unknown
+        features count with the weight of a feature seen in one entry (``погода`` in a shop FAQ).
+        """
         vocab = self._vocab
         weight = self._weight
         qcols: list[int] = []
         qvals: list[float] = []
+        unknown = 0.0
         for f, c in _features(words).items():
             col = vocab.get(f)
             if col is not None:
                 qcols.append(col)
                 qvals.append((1.0 + math.log(c)) * float(weight[col]))
-        norm = math.sqrt(sum(v * v for v in qvals)) or 1.0
-        return qcols, [v / norm for v in qvals]
+            else:  # weighted as a feature of one entry would be
+                unknown += ((1.0 + math.log(c)) * self._unknown_weight[f[0]]) ** 2
+        sq = sum(v * v for v in qvals)
+        norm = math.sqrt(sq) or 1.0
+        cover = math.sqrt(sq / (sq + unknown)) if sq > 0 else 0.0
+        return qcols, [v / norm for v in qvals], cover
 
     def _scores(self, words: Sequence[str]) -> np.ndarray:
         """Combined raw score of every entry (higher is better)."""
         return self._components(words)[0]
 
-    def _components(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(combined score, centroid similarity, nearest-phrasing similarity) of every entry."""
+    def _components(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(combined score, centroid similarity, nearest-phrasing similarity) of every entry, query coverage."""
+        qcols, qvals, cover = self._query(words)
+        return (*self._components_q(qcols, qvals), cover)
+
+    def _components_q(self, qcols: list[int], qvals: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         n_entries = len(self.entries)
-        qcols, qvals = self._query(words)
         if not qcols:
             z = np.zeros(n_entries)
             return z, z, z
@@ -546,14 +690,27 @@ class FaqMatcher:
                 out[i] = hit[0]
         return out
 
-    def _confidence(self, i: int, j: int, scores: np.ndarray, cent: np.ndarray, near: np.ndarray) -> float:
-        """Calibrated confidence that entry ``i`` is right, given the competitor ``j`` (-1: none)."""
+    def _logit(self, i: int, j: int, cent: np.ndarray, near: np.ndarray) -> float:
+        """Uncalibrated-for-this-FAQ log-odds that entry ``i`` is right, given the competitor ``j`` (-1: none)."""
         c1, n1 = float(cent[i]), float(near[i])
         c2, n2 = (float(cent[j]), float(near[j])) if j >= 0 else (0.0, 0.0)
         margin = _ALPHA * (c1 - c2) + (1.0 - _ALPHA) * (n1 - n2)
         b = _CAL
-        x = b[0] + b[1] * margin + b[2] * c1 + b[3] * n1 + b[4] * (c1 - c2)
-        return _sigmoid(x)
+        return b[0] + b[1] * margin + b[2] * c1 + b[3] * n1 + b[4] * (c1 - c2)
+
+    def _confidence(self, i: int, j: int, cent: np.ndarray, near: np.ndarray, cover: float = 1.0) -> float:
+        """Calibrated confidence that entry ``i`` is right, given the competitor ``j`` (-1: none).
+
+        Two adjustments of the log-odds ``x``, each fading linearly between the default suggest and
+        answer thresholds, so the confidence stays increasing in ``x``: the per-FAQ shift (<= 0)
+        applies in full from the answer threshold up, so it moves answers, not suggestions; the
+        coverage penalty ``_COVER_WEIGHT * log(cover)`` applies in full from the suggest threshold
+        down, so a question mostly made of words the FAQ lacks is not offered suggestions.
+        """
+        x = self._logit(i, j, cent, near)
+        lo, hi = _SUGGEST_LOGIT, _ANSWER_LOGIT
+        up = min(1.0, max(0.0, (x - lo) / (hi - lo)))
+        return _sigmoid(x + self._shift * up + _COVER_WEIGHT * math.log(max(cover, 1e-3)) * (1.0 - up))
 
     def match(self, text: str) -> Match:
         """Rank the entries for ``text`` and decide: answer, suggest the top ones, or nothing."""
@@ -561,7 +718,7 @@ class FaqMatcher:
         n_entries = len(self.entries)
         if not words or n_entries == 0:
             return Match(Band.NONE, ())
-        scores, cent, near = self._components(words)
+        scores, cent, near, cover = self._components(words)
         k = min(n_entries, _TOP + 1)
         top = np.argpartition(-scores, k - 1)[:k] if k < n_entries else np.arange(n_entries)
         top = [int(e) for e in top[np.argsort(-scores[top], kind="stable")]]
@@ -573,7 +730,7 @@ class FaqMatcher:
             if rank and cent[e] <= 0.0 and near[e] <= 0.0:
                 break
             # the best entry is judged against the runner-up, the others against the best
-            conf = self._confidence(e, runner_up if rank == 0 else top[0], scores, cent, near)
+            conf = self._confidence(e, runner_up if rank == 0 else top[0], cent, near, cover)
             if cands:  # keep the confidences in rank order
                 conf = min(conf, cands[-1].score)
             cands.append(Candidate(self.entries[e], round(conf, 6)))
@@ -593,7 +750,7 @@ class FaqMatcher:
         words = self._words_for(text)
         if not words or not self.entries:
             return []
-        scores, cent, near = self._components(words)
+        scores, cent, near, _ = self._components(words)
         order = np.argsort(-scores, kind="stable")[:n]
         return [(self.entries[int(e)].id, float(scores[e]), float(cent[e]), float(near[e])) for e in order]
 
@@ -620,7 +777,7 @@ def confusable_pairs(
     found: dict[tuple[int, int], float] = {}
     for i, (e, q) in enumerate(rows):
         norm = normalize(q)
-        qcols, qvals = matcher._query(norm.split())
+        qcols, qvals, _ = matcher._query(norm.split())
         (sims,) = matcher._phr.dot(qcols, qvals, n_rows)
         cands = set(np.nonzero(sims >= threshold)[0].tolist())
         # word-order / typo variants that the cosine may under-rate

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.faq import (
@@ -127,3 +129,48 @@ def test_confusable_pairs_finds_planted_duplicate() -> None:
 
 def test_confusable_pairs_clean_faq_is_empty() -> None:
     assert confusable_pairs(load_faq(FAQ)) == []
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "faq_data"
+
+
+def test_off_topic_question_gets_no_suggestions() -> None:
+    # mostly words the shipped FAQ lacks, one common word ("в", "some"): no choices worth offering
+    m = FaqMatcher(load_faq(SHIPPED))
+    for text in ("погода в москве", "какая погода завтра", "play some music"):
+        r = m.match(text)
+        assert r.band is Band.NONE, (text, [(c.entry.id, c.score) for c in r.candidates])
+    assert m.match("как сбросить пароль").band is Band.ANSWER
+
+
+def _near_duplicate_faq(n_entries: int, per_entry: int) -> list[FaqEntry]:
+    """Pairs of entries about the same thing: each phrasing has a paraphrase in the twin entry."""
+    topics = ["card", "transfer", "refund", "login", "delivery", "balance", "limit", "fee", "pin", "cash"]
+    asks = ["how do i", "why can't i", "where do i", "can i", "what if i", "help me"]
+    verbs = ["check", "change", "fix", "see", "get"]
+    entries = []
+    for e in range(n_entries):
+        a, b = topics[(e // 2) % len(topics)], topics[(e // 2 + 3) % len(topics)]
+        qs = tuple(f"{asks[q % len(asks)]} {verbs[q % len(verbs)]} my {a} {b} {'now' if q % 2 else 'today'} {q}"
+                   for q in range(per_entry))
+        entries.append(FaqEntry(f"t{e}", qs, {"*": "x"}))
+    return entries
+
+
+def test_unseen_intent_shift_is_never_positive_and_skips_small_faqs() -> None:
+    small = FaqMatcher(load_faq(FAQ))
+    assert small._shift == 0.0  # too few phrasings to estimate
+    dup = FaqMatcher(_near_duplicate_faq(10, 12))
+    assert dup._shift < 0.0  # every intent has a near-paraphrase in another entry
+    assert FaqMatcher(_near_duplicate_faq(10, 12))._shift == dup._shift  # deterministic
+
+
+def test_confidence_is_monotone_in_the_raw_log_odds() -> None:
+    m = FaqMatcher(_near_duplicate_faq(10, 12))
+    assert m._shift < 0.0
+    xs = [x / 10 for x in range(-60, 60)]
+    confs = []
+    for x in xs:  # drive _logit through a stub
+        m._logit = lambda i, j, cent, near, x=x: x  # type: ignore[method-assign]
+        confs.append(m._confidence(0, 1, np.zeros(1), np.zeros(1), cover=0.5))
+    assert all(a <= b for a, b in itertools.pairwise(confs))
