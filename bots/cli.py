@@ -82,10 +82,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not (settings.telegram_enabled or settings.vk_enabled or settings.whatsapp_enabled):
         print(NOTHING_CONFIGURED, file=sys.stderr)
         return 2
-    from bots.runner import run
+    from bots.runner import ConfigError, check, run
 
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run(settings))
+    try:
+        check(settings)
+        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        asyncio.run(run(settings))
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

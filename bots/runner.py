@@ -7,12 +7,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from redis.exceptions import RedisError
+
 from bots.app import App, bootstrap
 from core.config import Settings
 from core.desk import SupportDesk
 from core.messages import Inbound, Outbound
 
 log = logging.getLogger(__name__)
+
+ENQUEUE_ATTEMPTS = 6  # about 3 s of retries in all
 
 
 @dataclass
@@ -25,11 +29,26 @@ class Hub:
     async def customer(self, event: Inbound) -> None:
         """A customer's update: the desk decides, the outbox (in Redis) holds the answers before we return."""
         outs = await self.desk.handle(event)
-        await self.submit(outs)
+        try:
+            await self.submit(outs)
+        except Exception:
+            # The desk acted but its answers are not queued: let a re-delivery of the update run it again.
+            await self.desk.store.forget(event.sender.channel, event.message_id)
+            raise
 
     async def submit(self, outs: Sequence[Outbound]) -> None:
-        if outs:
-            await self.delivery.enqueue(list(outs))  # type: ignore[attr-defined]
+        """Queue messages in the outbox, riding out a short Redis hiccup (a failover, a dropped connection)."""
+        if not outs:
+            return
+        for attempt in range(ENQUEUE_ATTEMPTS):
+            try:
+                await self.delivery.enqueue(list(outs))  # type: ignore[attr-defined]
+                return
+            except (RedisError, OSError, TimeoutError):
+                if attempt == ENQUEUE_ATTEMPTS - 1:
+                    raise
+                log.warning("outbox: enqueue failed (attempt %d), retrying", attempt + 1)
+                await asyncio.sleep(0.1 * 2**attempt)
 
 
 class ConfigError(RuntimeError):
@@ -37,13 +56,31 @@ class ConfigError(RuntimeError):
 
 
 def check(settings: Settings) -> None:
-    """Refuse a configuration that would take customers' messages with no operator to read them."""
-    if (settings.vk_enabled or settings.whatsapp_enabled or settings.telegram_enabled) and not (
-        settings.telegram_enabled and settings.telegram_staff_chat_id
-    ):
+    """Refuse a configuration that would lose customers' messages or let anyone forge them."""
+    if not (settings.telegram_enabled and settings.telegram_staff_chat_id):
         raise ConfigError(
             "Operators work in a Telegram staff supergroup: set TELEGRAM_BOT_TOKEN and TELEGRAM_STAFF_CHAT_ID "
             "(the supergroup's id, e.g. -1001234567890) in addition to the customer channels."
+        )
+    if not settings.redis_url:
+        raise ConfigError(
+            "supportbot run needs REDIS_URL: cases, customers' state and the outbox must survive a restart "
+            "(e.g. REDIS_URL=redis://127.0.0.1:6379/0). The in-memory store is only for `supportbot chat`."
+        )
+    if settings.telegram_webhook_url and not settings.telegram_webhook_secret:
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_URL is set without TELEGRAM_WEBHOOK_SECRET: anyone who knows the URL could post "
+            "forged updates. Set TELEGRAM_WEBHOOK_SECRET (1-256 characters of A-Z a-z 0-9 _ -)."
+        )
+    if settings.whatsapp_enabled and not (settings.whatsapp_app_secret and settings.whatsapp_verify_token):
+        raise ConfigError(
+            "WhatsApp needs WHATSAPP_APP_SECRET (to check X-Hub-Signature-256 on every webhook call) and "
+            "WHATSAPP_VERIFY_TOKEN (for Meta's verification handshake)."
+        )
+    if bool(settings.vk_callback_secret) != bool(settings.vk_confirmation_code):
+        raise ConfigError(
+            "The VK Callback API needs both VK_CALLBACK_SECRET and VK_CONFIRMATION_CODE (set neither to use "
+            "Bots Long Poll)."
         )
 
 

@@ -94,3 +94,12 @@ def test_faq_eval_json(tmp_path):
                             "suggest_hit", "oos", "oos_answered", "p50_ms", "p99_ms"]
     assert result["cases"] == 2 and result["in_scope"] == 1 and result["oos"] == 1
     assert result["top1"] == 1.0 and result["oos_answered"] == 0.0
+
+
+def test_run_with_only_vk_is_refused_without_a_traceback(tmp_path):
+    env = {**CLEAN_ENV, "VK_GROUP_TOKEN": "t", "VK_GROUP_ID": "5"}
+    run = subprocess.run([sys.executable, "-m", "bots", "run"], capture_output=True, text=True, timeout=60,
+                         env=env, cwd=tmp_path)
+    assert run.returncode == 2
+    assert run.stderr.startswith("configuration error: Operators work in a Telegram staff supergroup")
+    assert "Traceback" not in run.stderr

@@ -1,0 +1,34 @@
+"""`supportbot run` refuses configurations that would lose messages or accept forged ones."""
+
+import pytest
+
+from bots.runner import ConfigError, check
+from core.config import Settings
+
+GOOD = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_STAFF_CHAT_ID": "-1001", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+
+
+def settings(**aliases) -> Settings:
+    return Settings(_env_file=None, **{**GOOD, **aliases})
+
+
+def test_a_complete_configuration_passes():
+    check(settings())
+    check(settings(VK_GROUP_TOKEN="t", VK_GROUP_ID="5", VK_CALLBACK_SECRET="s", VK_CONFIRMATION_CODE="c"))
+    check(settings(TELEGRAM_WEBHOOK_URL="https://x/webhooks/telegram", TELEGRAM_WEBHOOK_SECRET="s"))
+
+
+@pytest.mark.parametrize(
+    ("aliases", "says"),
+    [
+        ({"TELEGRAM_BOT_TOKEN": None, "VK_GROUP_TOKEN": "t", "VK_GROUP_ID": "5"}, "TELEGRAM_STAFF_CHAT_ID"),
+        ({"TELEGRAM_STAFF_CHAT_ID": None}, "TELEGRAM_STAFF_CHAT_ID"),
+        ({"REDIS_URL": None}, "REDIS_URL"),
+        ({"TELEGRAM_WEBHOOK_URL": "https://x/webhooks/telegram"}, "TELEGRAM_WEBHOOK_SECRET"),
+        ({"WHATSAPP_TOKEN": "t", "WHATSAPP_PHONE_NUMBER_ID": "1"}, "WHATSAPP_APP_SECRET"),
+        ({"VK_GROUP_TOKEN": "t", "VK_GROUP_ID": "5", "VK_CALLBACK_SECRET": "s"}, "VK_CONFIRMATION_CODE"),
+    ],
+)
+def test_refused_with_a_reason(aliases, says):
+    with pytest.raises(ConfigError, match=says):
+        check(settings(**aliases))
