@@ -19,7 +19,7 @@ BANNER = """supportbot console demo. You are the customer: type a question (try 
 Buttons show as numbered lines: type the number to press one.
 Lines starting with ">" are typed as the operator of your open case:
   > text        reply to the customer          > !text     private note (not sent)
-  > /take  > /needinfo  > /resolve  > /escalate  > /case N
+  > /take  > /needinfo  > /resolve  > /escalate  > /reopen  > /case N
 Customer commands: /start /help /operator /status /cancel.  Quit: /quit or Ctrl-D.
 """
 

@@ -171,3 +171,11 @@ def rate(case: Case, stars: int) -> Case:
     if not 1 <= stars <= 5:
         raise TransitionError("a rating is 1 to 5")
     return replace(case, rating=stars)
+
+
+def reopen(case: Case, operator: str) -> Case:
+    """A resolved case back in progress (an operator has more to say); its rating is asked for again later."""
+    if case.is_open:
+        raise TransitionError(f"case {case.number} is open already")
+    return replace(case, status=CaseStatus.IN_PROGRESS, resolved_at=None, closed_by="", rating=None,
+                   operator=operator or case.operator)

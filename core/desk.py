@@ -40,7 +40,7 @@ COMMANDS = {
     "status": "status", "статус": "status",
     "cancel": "cancel", "отмена": "cancel",
 }
-STAFF_COMMANDS = ("take", "needinfo", "resolve", "escalate", "case", "ban", "unban")
+STAFF_COMMANDS = ("take", "needinfo", "resolve", "escalate", "reopen", "case", "ban", "unban")
 # A short message made of these words asks for a person, whatever the FAQ says.
 _HUMAN_WORDS = re.compile(
     r"\b(оператор\w*|человек\w*|живо\w* человек\w*|сотрудник\w*|специалист\w*|"
@@ -48,6 +48,7 @@ _HUMAN_WORDS = re.compile(
 )
 _COMMAND = re.compile(r"^/([^\s@]+)(?:@\S+)?\s*(.*)$", re.S)
 LABEL_MAX = 60
+BUTTONS_TTL = 24 * 3600  # a typed number presses a button offered at most this long ago
 
 
 class SupportDesk:
@@ -104,21 +105,22 @@ class SupportDesk:
         payload = event.payload
         if payload is None and text.isdigit() and state.get("buttons"):
             offered = json.loads(state["buttons"])
-            if 1 <= int(text) <= len(offered):
+            fresh = self.clock() - float(state.get("buttons_at") or 0) <= BUTTONS_TTL
+            if fresh and 1 <= int(text) <= len(offered):
                 payload = offered[int(text) - 1]
         if payload:
             return await self._on_payload(event, payload, state, lang)
 
         command = _COMMAND.match(text)
-        if command:
-            name = COMMANDS.get(command.group(1).lower())
-            if name is None:
-                return [to_customer(user, t("unknown_command", lang, command="/" + command.group(1)))]
+        name = COMMANDS.get(command.group(1).lower()) if command else None
+        if name is not None:
             return await self._on_command(event, name, state, lang)
 
         case = await self.store.open_case_of(user)
-        if case is not None:
+        if case is not None:  # everything else, "/home is full" included, goes to the operator
             return await self._relay(case, event, text)
+        if command:
+            return [to_customer(user, t("unknown_command", lang, command="/" + command.group(1)))]
 
         await self.store.record("message", customer=user.key, channel=user.channel)
         if not text and event.attachments:
@@ -305,7 +307,8 @@ class SupportDesk:
         """Channels without buttons show numbered lines; a reply "2" then means the second button."""
         for out in outs:
             if out.to is not None and out.buttons:
-                await self.store.update_user(out.to, buttons=json.dumps([b.payload for b in out.buttons]))
+                await self.store.update_user(out.to, buttons=json.dumps([b.payload for b in out.buttons]),
+                                             buttons_at=repr(self.clock()))
 
     # ================================================================ operators
     async def operator_message(
@@ -320,6 +323,10 @@ class SupportDesk:
         case = await self.store.get_case(case_id)
         if case is None:
             return [to_staff(case_id, f"There is no case #{case_id}.", StaffKind.REPLY)]
+        if not case.is_open:
+            return [to_staff(case_id, f"Case {case.number} is resolved, so this message was NOT sent (the customer's "
+                             "next message would open a new case). Send /reopen to reopen it, then write again.",
+                             StaffKind.REPLY)]
         async with self.store.lock(case.customer):
             case = await self.store.get_case(case_id) or case
             now = self.clock()
@@ -369,6 +376,8 @@ class SupportDesk:
             case = await self.store.get_case(case_id) or case
             if command == "escalate":
                 return await self._escalate(case, operator)
+            if command == "reopen":
+                return await self._reopen(case, operator)
             target = {
                 "take": CaseStatus.IN_PROGRESS, "needinfo": CaseStatus.NEEDS_INFO, "resolve": CaseStatus.RESOLVED,
             }.get(command)
@@ -435,6 +444,20 @@ class SupportDesk:
             to_customer(case.customer, t("escalated", case.language, number=case.number), case_id=case.id),
         ]
 
+    async def _reopen(self, case: Case, operator: Operator) -> list[Outbound]:
+        if case.is_open:
+            return [to_staff(case.id, f"Case {case.number} is open already.", StaffKind.REPLY)]
+        reopened = lifecycle.reopen(case, operator.name)
+        other = await self.store.reopen_case(reopened)
+        if other is not None:
+            return [to_staff(case.id, f"The customer has another open case, #{other}: write there.", StaffKind.REPLY)]
+        await self.store.log(case.id, "system", f"Reopened by {operator.name}")
+        await self.store.record("status", case=case.id, old=case.status, new=reopened.status, by=operator.name)
+        return [
+            to_staff(case.id, self._status_line(reopened, operator.name), StaffKind.STATUS),
+            to_customer(case.customer, t("reopened", case.language, number=case.number), case_id=case.id),
+        ]
+
     @staticmethod
     def _status_line(case: Case, operator: str) -> str:
         by = f" ({operator})" if operator else ""
@@ -463,7 +486,10 @@ class SupportDesk:
         case = await self.store.get_case(out.case_id)
         if case is None:
             return []
-        await self.store.log(case.id, "system", f"Not delivered to the staff group: {reason}")
+        await self.store.log(case.id, "system", f"Not delivered to the staff group ({out.kind}): {reason}")
+        if out.kind not in (StaffKind.CUSTOMER_MESSAGE, StaffKind.CASE_OPENED):
+            log.error("case %s: a %s message for the staff group was not delivered: %s", case.number, out.kind, reason)
+            return []  # a status line or a command's answer: nothing the customer sent is missing
         return [to_customer(case.customer, t("not_delivered_staff", case.language), case_id=case.id)]
 
 

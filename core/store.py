@@ -16,7 +16,7 @@ user:{channel}:{user_id}:cases     list    the customer's case ids, oldest first
 user:{channel}:{user_id}:recent    list    the conversation before a handoff (capped), moved to the case
 dedup:{channel}:{message_id}       string  a processed inbound message (expires after 7 days)
 lock:{channel}:{user_id}           string  per-customer lock (redis-py Lock)
-ref:{kind}:{native_id}             string  native id -> case id (a staff topic, a relayed message...)
+ref:{kind}:{native_id}             string  native id -> case id (a staff topic; relayed messages expire)
 banned                             set     banned customers (``channel:user_id``)
 banned:dropped                     hash    customer -> number of messages dropped while banned
 events                             stream  one entry per step (see ``record``): managers' statistics
@@ -194,6 +194,14 @@ class Store:
                 keys=[self.k("open", case.customer.key), self.k("cases", "open")], args=[str(case.id)]
             )
 
+    async def reopen_case(self, case: Case) -> int | None:
+        """Make a reopened case the customer's open case again; returns the id of another open case instead."""
+        if not await self.redis.set(self.k("open", case.customer.key), case.id, nx=True):
+            return int(await self.redis.get(self.k("open", case.customer.key)) or 0) or None
+        await self.redis.sadd(self.k("cases", "open"), case.id)
+        await self.redis.hset(self.k("case", case.id), mapping=case.to_hash())
+        return None
+
     async def open_case_of(self, user: UserRef) -> Case | None:
         case_id = await self.redis.get(self.k("open", user.key))
         return await self.get_case(int(case_id)) if case_id else None
@@ -222,9 +230,11 @@ class Store:
     async def set_case_meta(self, case_id: int, **fields: str) -> None:
         await self.redis.hset(self.k("case", case_id, "meta"), mapping=fields)
 
-    async def link(self, kind: str, native_id: str | int, case_id: int) -> None:
-        """Remember that a native object (a staff topic, a relayed message) belongs to a case."""
-        await self.redis.set(self.k("ref", kind, native_id), case_id)
+    async def link(self, kind: str, native_id: str | int, case_id: int, ttl: int | None = None) -> None:
+        """Remember that a native object (a staff topic, a relayed message) belongs to a case.
+
+        ``ttl`` (seconds) for links made per message, so they do not pile up forever."""
+        await self.redis.set(self.k("ref", kind, native_id), case_id, ex=ttl)
 
     async def lookup(self, kind: str, native_id: str | int) -> int | None:
         v = await self.redis.get(self.k("ref", kind, native_id))

@@ -140,3 +140,8 @@ TEXTS["wa_list_button"] = {  # WhatsApp: the button that opens a list of choices
     "ru": "Выбрать",
     "en": "Choose",
 }
+
+TEXTS["reopened"] = {
+    "ru": "Обращение {number} снова открыто: оператор продолжит работу. Пишите сюда.",
+    "en": "Case {number} is open again: the operator has more to add. Write here.",
+}

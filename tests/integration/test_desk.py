@@ -224,10 +224,56 @@ async def test_status_and_cancel(desk, store):
 
 
 async def test_russian_command_aliases_and_unknown_command(desk):
-    outs = await desk.handle(msg("/оператор"))
-    assert staff(outs, StaffKind.CASE_OPENED)
     (out,) = await desk.handle(msg("/frobnicate"))
     assert "/frobnicate" in out.text and "/operator" in out.text
+    outs = await desk.handle(msg("/оператор"))
+    assert staff(outs, StaffKind.CASE_OPENED)
+    # with a case open, text that merely starts with "/" is the customer's message, for the operator
+    (relay,) = await desk.handle(msg("/home is full, nothing saves"))
+    assert relay.kind == StaffKind.CUSTOMER_MESSAGE and relay.text == "/home is full, nothing saves"
+
+
+async def test_operator_message_to_a_resolved_case_is_refused_until_reopened(desk, store):
+    outs = await desk.handle(msg("/operator"))
+    case_id = staff(outs)[0].case_id
+    await desk.operator_command(case_id, "resolve", OLGA)
+    (refused,) = await desk.operator_message(case_id, OLGA, "one more thing")
+    assert refused.audience is Audience.STAFF and "NOT sent" in refused.text and "/reopen" in refused.text
+    outs = await desk.operator_command(case_id, "reopen", OLGA)
+    assert any("снова открыто" in t for t in customer_texts(outs))
+    case = await store.get_case(case_id)
+    assert case.status is CaseStatus.IN_PROGRESS and case.resolved_at is None
+    assert (await store.open_case_of(ANNA)).id == case_id
+    outs = await desk.operator_message(case_id, OLGA, "one more thing")
+    assert customer_texts(outs) == ["one more thing"]
+    (again,) = await desk.operator_command(case_id, "reopen", OLGA)
+    assert "open already" in again.text
+
+
+async def test_reopen_refused_when_the_customer_has_another_open_case(desk):
+    first = staff(await desk.handle(msg("/operator")))[0].case_id
+    await desk.operator_command(first, "resolve", OLGA)
+    second = staff(await desk.handle(msg("/operator")))[0].case_id
+    (refused,) = await desk.operator_command(first, "reopen", OLGA)
+    assert f"#{second}" in refused.text
+
+
+async def test_a_typed_number_does_not_press_a_stale_button(desk, store, clock):
+    await desk.handle(msg("Мой холодильник поёт по ночам"))  # offers an operator as button 1
+    clock.advance(25 * 3600)
+    outs = await desk.handle(msg("1"))
+    assert not staff(outs)  # a day later "1" is just text, not the old button
+    assert await store.open_case_of(ANNA) is None
+
+
+async def test_failed_staff_lines_that_the_customer_did_not_send_are_not_reported_to_them(desk):
+    outs = await desk.handle(msg("/operator"))
+    case_id = staff(outs)[0].case_id
+    status = staff(await desk.operator_command(case_id, "take", OLGA), StaffKind.STATUS)[0]
+    assert await desk.delivery_failed(status, "Bad Request: chat not found") == []
+    card = staff(outs, StaffKind.CASE_OPENED)[0]
+    (told,) = await desk.delivery_failed(card, "Bad Request: chat not found")
+    assert told.to == ANNA
 
 
 async def test_asking_for_a_person_in_words(desk):

@@ -58,6 +58,9 @@ async def test_transcript_and_meta(store):
     assert await store.case_meta(case.id) == {"topic": "99"}
     assert await store.lookup("topic", "99") == case.id
     assert await store.lookup("topic", "100") is None
+    assert await store.redis.ttl(store.k("ref", "topic", 99)) == -1  # topics are kept
+    await store.link("msg", 5, case.id, ttl=3600)
+    assert 3500 < await store.redis.ttl(store.k("ref", "msg", 5)) <= 3600
 
 
 async def test_dedup(store):

@@ -1,6 +1,6 @@
 import pytest
 
-from core.cases import Case, CaseStatus, TransitionError, can_move, move, rate, record_reply
+from core.cases import Case, CaseStatus, TransitionError, can_move, move, rate, record_reply, reopen
 from core.messages import UserRef
 
 ANNA = UserRef("telegram", "42")
@@ -78,3 +78,12 @@ def test_hash_round_trip():
                     rating=None, customer_handle="@anna", extra={"topic": "77"})
     assert Case.from_hash(case.to_hash()) == case
     assert Case.from_hash(case.to_hash()).extra == {"topic": "77"}
+
+
+def test_reopen():
+    with pytest.raises(TransitionError):
+        reopen(new_case(), "Olga")
+    done = rate(move(new_case(), CaseStatus.RESOLVED, 2000.0, operator="Olga"), 2)
+    again = reopen(done, "Petr")
+    assert again.status is CaseStatus.IN_PROGRESS and again.resolved_at is None and again.rating is None
+    assert again.operator == "Petr"
