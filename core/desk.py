@@ -46,6 +46,7 @@ _HUMAN_WORDS = re.compile(
     r"\b(оператор\w*|человек\w*|живо\w* человек\w*|сотрудник\w*|специалист\w*|"
     r"operator|human|agent|real person|live person|person)\b"
 )
+_NOTE = re.compile(r"\[[^\]]*\]|https?://\S+")
 _COMMAND = re.compile(r"^/([^\s@]+)(?:@\S+)?\s*(.*)$", re.S)
 LABEL_MAX = 60
 BUTTONS_TTL = 24 * 3600  # a typed number presses a button offered at most this long ago
@@ -135,6 +136,7 @@ class SupportDesk:
 
     def _language(self, text: str, event: Inbound, state: dict[str, str]) -> str:
         words = _COMMAND.sub(r"\2", text) if text.startswith("/") else text
+        words = _NOTE.sub(" ", words)  # "[sticker]", "[location ...]": adapters' notes, not the customer's words
         stored = state.get("lang")
         if sum(ch.isalpha() for ch in words) >= 3:
             return detect_language(words)

@@ -69,6 +69,13 @@ async def test_faq_answer_in_the_customers_language(desk, store):
     assert float(events[0]["score"]) > 0
 
 
+async def test_adapter_notes_and_links_do_not_change_the_language(desk):
+    await desk.handle(msg("/operator", lang="ru"))
+    await desk.handle(msg("[sticker] https://vk.com/sticker/1-2-3"))
+    outs = await desk.handle(msg("/cancel"))
+    assert any("закрыто" in o.text for o in outs)  # still Russian
+
+
 async def test_wrong_keyboard_layout_still_answers(desk):
     # "Как сбросить пароль" typed with the English layout on
     (out,) = await desk.handle(msg("Rfr C,hjcbnm gfhjkm"))
