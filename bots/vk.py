@@ -4,11 +4,16 @@
 * vk-api addresses ``https://api.vk.ru/method/...`` itself; ``VK_API_URL`` is honoured by handing it a
   ``requests`` session that rebases those URLs (a supported constructor argument, no global patching).
 * Bots Long Poll: ``groups.getLongPollServer`` once, then ``a_check`` requests with aiohttp (cancellable),
-  ``failed`` 1/2/3 handled as VK documents them.
+  ``failed`` 1/2/3 handled as VK documents them. A batch's updates are handled per peer: different customers
+  concurrently, one customer's in order. ``ts`` moves past a batch only when every update in it was handled
+  (a failed one is retried with capped backoff: long poll cannot re-deliver, and the desk's dedup makes a retry
+  safe). A refused token (VK errors 5, 15, 27) stops ``run`` with an error that says what to fix.
 * Callback API (when ``VK_CALLBACK_SECRET`` and ``VK_CONFIRMATION_CODE`` are set): ``POST /webhooks/vk``
   answers the confirmation request with the code, checks ``secret`` on every event, answers ``ok`` only once
   the event is handled, and handles a re-sent event (same ``event_id``) once.
-* ``messages.send`` gets a ``random_id`` derived from the delivery key: VK drops a retried send.
+* ``messages.send`` gets a ``random_id`` derived from the delivery key and a per-install salt kept in Redis
+  (``vk:salt``): VK drops a retried send, but not a new message after the outbox counter restarted.
+* Files are fetched with a cap (``MAX_DOWNLOAD``): a larger one fails permanently, before it is read.
 * Choices and ratings: an inline keyboard with callback buttons (``message_event`` is answered), text buttons
   with a payload for clients without callback support, numbered lines for clients without keyboards.
 """
@@ -17,10 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import io
 import json
 import logging
+import math
 import mimetypes
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +41,7 @@ from vk_api.keyboard import MAX_INLINE_LINES, VkKeyboard, VkKeyboardColor
 from vk_api.upload import VkUpload
 
 from bots.channel import DeliveryError, Limit, Media, numbered
+from bots.runner import ConfigError
 from core.config import Settings
 from core.messages import Attachment, AttachmentKind, Inbound, Outbound, customer
 from core.store import Store
@@ -66,11 +75,32 @@ PERMANENT_ERRORS = {
 # Rate limits: wait that long and retry (6: too many requests per second; 9: flood control; 29: rate limit)
 RATE_ERRORS = {6: 1.0, 9: 10.0, 29: 60.0}
 RETRYABLE_ERRORS = {1, 10}  # unknown error, internal server error
+MAX_DOWNLOAD = 50 * 1024 * 1024  # larger files are not relayed
+RETRY_DELAY, RETRY_DELAY_MAX = 1.0, 30.0  # a long-poll update that failed: retried with this backoff
 
 
-def random_id(key: str, part: int = 0) -> int:
-    """A stable positive 31-bit ``random_id`` for one part of one delivery: a retried send is not delivered twice."""
-    digest = hashlib.sha1(f"{key}#{part}".encode()).digest()
+class VkSetupError(ConfigError):
+    """VK refused the community's credentials: retrying cannot help, an administrator must act (``supportbot run``
+    stops with "configuration error: ...")."""
+
+
+# groups.getLongPollServer errors that mean the configuration is wrong (stop, say what to fix)
+SETUP_ERRORS = {
+    5: "VK_GROUP_TOKEN was refused (VK error 5: {msg}): create a new community access token "
+       "(community → Manage → API usage → Access tokens) and set VK_GROUP_TOKEN",
+    15: "VK denied access to the community's Long Poll (VK error 15: {msg}): give VK_GROUP_TOKEN the "
+        "'community management' and 'messages' permissions and enable Bots Long Poll API "
+        "(community → Manage → API usage → Long Poll API)",
+    27: "VK_GROUP_TOKEN was refused (VK error 27, group authorization failed: {msg}): use a community token "
+        "of the community VK_GROUP_ID={group}",
+}
+
+
+def random_id(key: str, part: int = 0, salt: str = "") -> int:
+    """A stable positive 31-bit ``random_id`` for one part of one delivery: a retried send is not delivered twice.
+
+    ``salt`` (per install, see ``VkChannel._salt``) keeps ids apart when the outbox counter starts again."""
+    digest = hashlib.sha1(f"{salt}|{key}#{part}".encode() if salt else f"{key}#{part}".encode()).digest()
     return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF or 1
 
 
@@ -137,6 +167,7 @@ class VkChannel:
         self.confirmation = settings.vk_confirmation_code
         self.callback_mode = bool(self.secret and self.confirmation)
         self.longpoll_wait = LONGPOLL_WAIT
+        self.retry_delay, self.retry_delay_max = RETRY_DELAY, RETRY_DELAY_MAX
         # Set by the delivery: fetches a file another channel received (an operator's Telegram photo...).
         self.media: Callable[[Attachment], Awaitable[Media]] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -176,7 +207,9 @@ class VkChannel:
             except asyncio.CancelledError:
                 raise
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                log.warning("VK long poll failed (%s); retrying in %.0f s", exc, backoff)
+                # only the type and the status: the message can carry the request URL, with the long-poll key
+                status = f", HTTP {exc.status}" if isinstance(exc, aiohttp.ClientResponseError) else ""
+                log.warning("VK long poll failed (%s%s); retrying in %.0f s", exc.__class__.__name__, status, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
                 continue
@@ -195,24 +228,49 @@ class VkChannel:
                 log.warning("VK long poll answered failed=%s; asking for a new server", failed)
                 server = await self._longpoll_server()
                 continue
-            for update in data.get("updates", []):
-                await self._handle_with_retries(hub, update)
+            updates = data.get("updates")
+            await self._handle_batch(hub, updates if isinstance(updates, list) else [])
             server["ts"] = data.get("ts", server["ts"])
 
-    async def _handle_with_retries(self, hub: Hub, update: dict[str, Any], attempts: int = 3) -> None:
-        """Long poll cannot re-deliver: retry a failed update a few times (the desk undid its dedup mark)."""
-        for attempt in range(1, attempts + 1):
+    async def _handle_batch(self, hub: Hub, updates: list[Any]) -> None:
+        """One long-poll batch, handled before ``ts`` moves on: each peer's updates in order, peers concurrently
+        (one customer waiting on their lock or a failing update does not hold up the others)."""
+        by_peer: dict[str, list[dict[str, Any]]] = {}
+        for update in updates:
+            if isinstance(update, dict):
+                by_peer.setdefault(_peer_of(update), []).append(update)
+
+        async def one_peer(items: list[dict[str, Any]]) -> None:
+            for update in items:
+                await self._handle_until_done(hub, update)
+
+        if len(by_peer) == 1:
+            await one_peer(next(iter(by_peer.values())))
+            return
+        async with asyncio.TaskGroup() as group:
+            for items in by_peer.values():
+                group.create_task(one_peer(items))
+
+    async def _handle_until_done(self, hub: Hub, update: dict[str, Any]) -> None:
+        """Long poll cannot re-deliver, so a failed update is retried (capped backoff) until it is handled, never
+        skipped: the desk undid its dedup mark, so a retry is safe."""
+        delay = self.retry_delay
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 await self.handle_update(hub, update)
-                return
             except asyncio.CancelledError:
                 raise
             except Exception:
-                if attempt == attempts:
-                    log.exception("VK update %s dropped after %d attempts", update.get("type"), attempts)
-                    return
-                log.warning("VK update %s failed (attempt %d); retrying", update.get("type"), attempt, exc_info=True)
-                await asyncio.sleep(attempt)
+                log.error("VK update %s (peer %s) failed (attempt %d); retrying in %.1f s, it is not skipped",
+                          update.get("type"), _peer_of(update), attempt, delay, exc_info=attempt == 1)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_delay_max)
+                continue
+            if attempt > 1:
+                log.info("VK update %s (peer %s) handled on attempt %d", update.get("type"), _peer_of(update), attempt)
+            return
 
     async def _longpoll_server(self) -> dict[str, Any]:
         delay = 1.0
@@ -221,6 +279,14 @@ class VkChannel:
                 return dict(await self.call(self.api.groups.getLongPollServer, group_id=self.group_id))
             except asyncio.CancelledError:
                 raise
+            except ApiError as exc:
+                if exc.code in SETUP_ERRORS:
+                    message = SETUP_ERRORS[exc.code].format(msg=exc.error.get("error_msg", ""), group=self.group_id)
+                    log.error("%s", message)
+                    raise VkSetupError(message) from None
+                log.warning("VK groups.getLongPollServer failed (%s); retrying in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
             except Exception as exc:
                 log.warning("VK groups.getLongPollServer failed (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
@@ -238,13 +304,20 @@ class VkChannel:
                 return web.Response(status=400, text="bad json")
             if not isinstance(body, dict):
                 return web.Response(status=400, text="bad json")
-            if body.get("group_id") is not None and int(body.get("group_id") or 0) != self.group_id:
-                return web.Response(status=403, text="unknown group")
+            if body.get("group_id") is not None:
+                group_id = _int(body["group_id"])
+                if group_id is None:
+                    return web.Response(status=400, text="bad group_id")
+                if group_id != self.group_id:
+                    return web.Response(status=403, text="unknown group")
             if body.get("type") == "confirmation":
                 return web.Response(text=self.confirmation or "")
-            if body.get("secret") != self.secret:
+            secret = body.get("secret")
+            if not isinstance(secret, str) or not hmac.compare_digest(secret.encode(), (self.secret or "").encode()):
                 log.warning("VK callback with a wrong secret rejected")
                 return web.Response(status=403, text="bad secret")
+            if not isinstance(body.get("object", {}), dict):
+                return web.Response(status=400, text="bad object")
             event_id = str(body.get("event_id") or "")
             if event_id and not await self.store.first_time("vk", f"cb:{event_id}"):
                 return web.Response(text="ok")  # a re-sent event: handled already
@@ -263,6 +336,9 @@ class VkChannel:
     async def handle_update(self, hub: Hub, update: dict[str, Any]) -> None:
         kind = update.get("type")
         obj = update.get("object") or {}
+        if not isinstance(obj, dict):
+            log.warning("VK update %s without an object ignored", kind)
+            return
         if kind == "message_new":
             event = await self.inbound(obj)
             if event is not None:
@@ -274,22 +350,25 @@ class VkChannel:
 
     async def inbound(self, obj: dict[str, Any]) -> Inbound | None:
         message = obj.get("message") or obj
-        from_id = int(message.get("from_id") or 0)
-        peer_id = int(message.get("peer_id") or from_id)
+        if not isinstance(message, dict):
+            return None
+        from_id = _int(message.get("from_id") or 0) or 0
+        peer_id = _int(message.get("peer_id") or from_id) or 0
         if from_id <= 0 or peer_id != from_id or message.get("out"):
             return None  # communities, group chats and our own messages are not customers
         user = customer("vk", from_id)
         info = obj.get("client_info")
         if isinstance(info, dict):
             await self.store.redis.set(self._client_key(from_id), json.dumps(info), ex=CLIENT_TTL)
-        msg_id = int(message.get("id") or 0)
+        msg_id = _int(message.get("id") or 0) or 0
         native_id = str(msg_id) if msg_id else f"c{peer_id}:{message.get('conversation_message_id')}"
         payload = None
         raw_payload = message.get("payload")
         if raw_payload:
             payload = _our_payload(raw_payload)
-        text = message.get("text") or ""
-        attachments, notes = _attachments(message.get("attachments") or [])
+        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        items = message.get("attachments")
+        attachments, notes = _attachments([i for i in items if isinstance(i, dict)] if isinstance(items, list) else [])
         if notes:
             text = (text + "\n" if text else "") + " ".join(notes)
         lang = _LANG_IDS.get(info.get("lang_id")) if isinstance(info, dict) else None
@@ -299,8 +378,8 @@ class VkChannel:
         )
 
     async def button_press(self, obj: dict[str, Any]) -> Inbound | None:
-        user_id = int(obj.get("user_id") or 0)
-        peer_id = int(obj.get("peer_id") or user_id)
+        user_id = _int(obj.get("user_id") or 0) or 0
+        peer_id = _int(obj.get("peer_id") or user_id) or user_id
         event_id = str(obj.get("event_id") or "")
         if user_id <= 0 or not event_id:
             return None
@@ -345,11 +424,16 @@ class VkChannel:
         for att in out.attachments:
             uploaded.append(await self._upload(att, peer_id))
         text, keyboard = await self._text_and_keyboard(out)
+        if not text.strip() and not uploaded:
+            # e.g. a location, contact or poll an operator sent in Telegram: no text, no file, only copy_from
+            raise DeliveryError("VK cannot show this kind of message (no text and no file, e.g. a location, "
+                                "contact or poll); send it as text or a file", permanent=True)
+        salt = await self._salt()
         chunks = _split(text, TEXT_MAX) or [""]
         first: str | None = None
         for i, chunk in enumerate(chunks):
             last = i == len(chunks) - 1
-            values: dict[str, Any] = {"peer_id": peer_id, "random_id": random_id(key, i), "message": chunk}
+            values: dict[str, Any] = {"peer_id": peer_id, "random_id": random_id(key, i, salt), "message": chunk}
             if last and uploaded:
                 values["attachment"] = ",".join(uploaded)
             if last and keyboard:
@@ -363,6 +447,16 @@ class VkChannel:
             message_id = result.get("message_id") if isinstance(result, dict) else result
             first = first or str(message_id)
         return first or ""
+
+    async def _salt(self) -> str:
+        """This install's random_id salt, created once (SET NX) and read on every send: when Redis is wiped the
+        outbox counter starts again, and a new salt keeps VK from dropping new messages as repeats."""
+        key = self.store.k("vk", "salt")
+        salt = await self.store.redis.get(key)
+        if salt is None:
+            await self.store.redis.set(key, secrets.token_hex(8), nx=True)
+            salt = await self.store.redis.get(key)
+        return salt or ""
 
     async def _text_and_keyboard(self, out: Outbound) -> tuple[str, str | None]:
         if not out.buttons:
@@ -412,18 +506,56 @@ class VkChannel:
         return await self.media(att)
 
     async def download(self, attachment: Attachment) -> Media:
-        """Customer files come with a direct URL (``Attachment.ref``)."""
+        """Customer files come with a direct URL (``Attachment.ref``); at most ``MAX_DOWNLOAD`` bytes are read."""
+        if attachment.size and attachment.size > MAX_DOWNLOAD:
+            raise too_large(attachment.size)
         try:
             async with self._session().get(attachment.ref, timeout=aiohttp.ClientTimeout(total=120)) as resp:
                 if resp.status >= 400:
                     raise DeliveryError(f"VK file download answered HTTP {resp.status}",
                                         permanent=resp.status in (403, 404, 410))
-                data = await resp.read()
+                data = await read_capped(resp, MAX_DOWNLOAD)
                 mime = attachment.mime or resp.headers.get("Content-Type", "").split(";")[0] or None
-        except aiohttp.ClientError as exc:
-            raise DeliveryError(f"VK file download failed: {exc}") from exc
+        except aiohttp.ClientError as exc:  # not the message: it can carry the file's signed URL
+            raise DeliveryError(f"VK file download failed: {exc.__class__.__name__}") from exc
         filename = attachment.filename or "file" + (mimetypes.guess_extension(mime or "") or "")
         return Media(data, filename, mime)
+
+
+def too_large(size: int | None, cap: int = MAX_DOWNLOAD) -> DeliveryError:
+    got = f"{math.ceil(size / 2**20)} MB" if size else f"over {cap // 2**20} MB"
+    return DeliveryError(f"file too large ({got}; files over {cap // 2**20} MB are not relayed)", permanent=True)
+
+
+async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body, refused (``too_large``) when its Content-Length, or what actually arrives, exceeds ``cap``."""
+    if resp.content_length is not None and resp.content_length > cap:
+        raise too_large(resp.content_length, cap)
+    data = bytearray()
+    async for chunk in resp.content.iter_chunked(256 * 1024):
+        data += chunk
+        if len(data) > cap:
+            raise too_large(None, cap)
+    return bytes(data)
+
+
+def _int(value: Any) -> int | None:
+    """An id from an update (int or digit string); None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _peer_of(update: dict[str, Any]) -> str:
+    """Whose conversation an update belongs to (updates of one peer are handled in order)."""
+    obj = update.get("object")
+    if not isinstance(obj, dict):
+        return ""
+    message = obj.get("message") if isinstance(obj.get("message"), dict) else obj
+    return str(message.get("peer_id") or message.get("from_id") or obj.get("user_id") or "")
 
 
 def _our_payload(raw: Any) -> str | None:
@@ -447,7 +579,8 @@ def _attachment_id(kind: str, obj: dict[str, Any]) -> str:
 
 
 def _attachments(items: list[dict[str, Any]]) -> tuple[tuple[Attachment, ...], list[str]]:
-    """VK attachments as ours; what cannot be fetched (video, sticker, wall post...) becomes a note in the text."""
+    """VK attachments as ours; what cannot be fetched (video, sticker, wall post...) becomes a note in the text,
+    with a link to it where VK gives one."""
     result: list[Attachment] = []
     notes: list[str] = []
     for item in items:
@@ -475,11 +608,31 @@ def _attachments(items: list[dict[str, Any]]) -> tuple[tuple[Attachment, ...], l
             ogg = bool(obj.get("link_ogg"))
             result.append(Attachment(AttachmentKind.VOICE, url, "vk", filename="voice.ogg" if ogg else "voice.mp3",
                                      mime="audio/ogg" if ogg else "audio/mpeg"))
-        elif kind == "sticker":
-            notes.append("[sticker]")
         else:
-            notes.append(f"[{kind}]")
+            link = _link(kind, obj)
+            notes.append(f"[{kind}] {link}" if link else f"[{kind}]")
     return tuple(result), notes
+
+
+# what cannot be fetched as a file but can be opened on vk.com: type -> link prefix
+_LINKS = {"video": "video", "wall": "wall", "audio": "audio", "poll": "poll", "market": "product",
+          "wall_reply": "wall", "audio_playlist": "music/playlist/"}
+
+
+def _link(kind: str | None, obj: Any) -> str | None:
+    """A link the operator can open for an attachment we do not relay (video, wall post, sticker image...)."""
+    if not isinstance(obj, dict):
+        return None
+    if kind == "link":
+        return obj.get("url") if isinstance(obj.get("url"), str) else None
+    if kind == "sticker":
+        images = [i for i in obj.get("images") or [] if isinstance(i, dict) and i.get("url")]
+        return max(images, key=lambda i: i.get("width") or 0)["url"] if images else None
+    owner = _int(obj.get("owner_id") or obj.get("to_id") or obj.get("from_id"))
+    item = _int(obj.get("post_id") if kind == "wall_reply" else obj.get("id"))
+    if kind not in _LINKS or owner is None or item is None:
+        return None
+    return f"https://vk.com/{_LINKS[kind]}{owner}_{item}"
 
 
 def _split(text: str, limit: int) -> list[str]:

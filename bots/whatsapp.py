@@ -14,6 +14,9 @@ The 24-hour rule: the customer's last message time is kept in Redis (``wa:last:{
 the window closed is sent as the approved template ``WHATSAPP_REOPEN_TEMPLATE`` (its body must have exactly
 one variable, ``{{1}}``, which receives the operator's text; ``name`` or ``name:language_code``), otherwise it
 fails permanently with the closing time, which the operator sees in the case's topic.
+
+Files over ``MAX_DOWNLOAD`` are refused (permanently) before they are read. A message WhatsApp marks
+``unsupported`` gets one short reply (at most once an hour per customer) and reaches the operator of an open case.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import mimetypes
 import re
 import time
@@ -34,7 +38,17 @@ from aiohttp import web
 from bots.channel import DeliveryError, Limit, Media, numbered
 from core.cards import fmt_time
 from core.config import Settings
-from core.messages import Attachment, AttachmentKind, Audience, Inbound, Outbound, StaffKind, customer, to_staff
+from core.messages import (
+    Attachment,
+    AttachmentKind,
+    Audience,
+    Inbound,
+    Outbound,
+    StaffKind,
+    customer,
+    to_customer,
+    to_staff,
+)
 from core.store import Store
 from core.texts import t
 
@@ -54,6 +68,13 @@ ROW_TITLE_MAX = 24
 ROW_DESCRIPTION_MAX = 72
 TEMPLATE_PARAM_MAX = 1024
 LAST_TTL = 8 * 24 * 3600
+MAX_DOWNLOAD = 50 * 1024 * 1024  # larger files are not relayed
+UNSUPPORTED_NOTICE_TTL = 3600  # the "not supported" reply: at most once an hour per customer
+# WhatsApp-only wording (kept here rather than in core/texts, which the desk owns)
+UNSUPPORTED_TEXT = {
+    "ru": "Такой тип сообщения не поддерживается. Пожалуйста, отправьте текст или фото.",
+    "en": "This kind of message isn't supported. Please send text or a photo.",
+}
 SENT_TTL = 7 * 24 * 3600
 
 # Errors after which a retry cannot help; the operator reads the reason.
@@ -233,8 +254,22 @@ class WhatsAppChannel:
         wa_id = event.sender.user_id
         sent_at = float(message.get("timestamp") or self.clock())
         previous = await self._set_max(keys=[self._last_key(wa_id)], args=[repr(sent_at), LAST_TTL])
+        if message.get("type") == "unsupported":
+            await self._unsupported(hub, event)
+            return
         await hub.customer(event)
         await self._note_window(hub, event, sent_at, float(previous) if previous else None)
+
+    async def _unsupported(self, hub: Hub, event: Inbound) -> None:
+        """A message WhatsApp could not pass on (a poll, a view-once photo...): tell the customer once (not for
+        every such message), and the operator when a case is open; no FAQ answer to "[unsupported]"."""
+        user = event.sender
+        lang = (await self.store.get_user(user)).get("lang") or self.settings.default_language  # before the desk
+        if await self.store.open_case_of(user) is not None:
+            await hub.customer(event)  # relayed to the case's topic
+        if await self.store.redis.set(self.store.k("wa", "unsupported", user.user_id), "1", nx=True,
+                                      ex=UNSUPPORTED_NOTICE_TTL):
+            await hub.submit([to_customer(user, UNSUPPORTED_TEXT.get(lang) or UNSUPPORTED_TEXT["en"])])
 
     async def _note_window(self, hub: Hub, event: Inbound, sent_at: float, previous: float | None) -> None:
         """Show in the case's topic until when free-form replies are possible: once per case, and again when the
@@ -331,6 +366,10 @@ class WhatsAppChannel:
     # ------------------------------------------------------------------ sending
     async def send(self, out: Outbound, key: str) -> str:
         assert out.to is not None and out.to.channel == self.name
+        if not out.text.strip() and not out.attachments:
+            # e.g. a location, contact or poll an operator sent in Telegram: no text, no file, only copy_from
+            raise DeliveryError("WhatsApp cannot show this kind of message (no text and no file, e.g. a location, "
+                                "contact or poll); send it as text or a file", permanent=True)
         wa_id = out.to.user_id
         last = await self.store.redis.get(self._last_key(wa_id))
         if last is not None and self.clock() - float(last) > WINDOW:
@@ -431,6 +470,8 @@ class WhatsAppChannel:
                 }}]
         if buttons:
             text = numbered(text, [b.label for b in buttons])
+        if not text.strip():
+            return []  # files only: WhatsApp refuses an empty text message
         return [{"type": "text", "text": {"body": chunk, "preview_url": False}} for chunk in _split(text, TEXT_MAX)]
 
     async def _media_message(self, att: Attachment) -> dict[str, Any]:
@@ -465,18 +506,24 @@ class WhatsAppChannel:
         return await self.media(att)
 
     async def download(self, attachment: Attachment) -> Media:
-        """A customer's file: its URL from the media id, then the bytes (both with the token)."""
+        """A customer's file: its URL from the media id, then the bytes (both with the token); files over
+        ``MAX_DOWNLOAD`` are refused before they are read (their size, then Content-Length, then what arrives)."""
+        if attachment.size and attachment.size > MAX_DOWNLOAD:
+            raise too_large(attachment.size)
         try:
             info = await self._request("GET", attachment.ref)
+            size = _int(info.get("file_size"))
+            if size and size > MAX_DOWNLOAD:
+                raise too_large(size)
             async with self._session().get(info["url"]) as resp:
                 if resp.status >= 400:
                     raise DeliveryError(f"WhatsApp media download answered HTTP {resp.status}",
                                         permanent=resp.status in (401, 403, 404, 410))
-                data = await resp.read()
+                data = await read_capped(resp, MAX_DOWNLOAD)
         except GraphError as exc:
             raise graph_error(exc) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise graph_error(exc) from exc
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:  # the type only: the message can carry the URL
+            raise DeliveryError(f"WhatsApp media download failed: {exc.__class__.__name__}") from exc
         mime = info.get("mime_type") or attachment.mime
         filename = attachment.filename or "file" + (mimetypes.guess_extension(mime or "") or "")
         return Media(data, filename, mime)
@@ -492,6 +539,30 @@ class WhatsAppChannel:
         """When free-form replies to this customer stop being possible (None: no message from them known)."""
         last = await self.store.redis.get(self._last_key(wa_id))
         return float(last) + WINDOW if last is not None else None
+
+
+def too_large(size: int | None, cap: int = MAX_DOWNLOAD) -> DeliveryError:
+    got = f"{math.ceil(size / 2**20)} MB" if size else f"over {cap // 2**20} MB"
+    return DeliveryError(f"file too large ({got}; files over {cap // 2**20} MB are not relayed)", permanent=True)
+
+
+async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
+    """The body, refused (``too_large``) when its Content-Length, or what actually arrives, exceeds ``cap``."""
+    if resp.content_length is not None and resp.content_length > cap:
+        raise too_large(resp.content_length, cap)
+    data = bytearray()
+    async for chunk in resp.content.iter_chunked(256 * 1024):
+        data += chunk
+        if len(data) > cap:
+            raise too_large(None, cap)
+    return bytes(data)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _clip(text: str, limit: int) -> str:

@@ -3,8 +3,12 @@ URLs, real vk-api over HTTP) and the Telegram stand-in for the staff group."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from bots.runner import ConfigError
+from bots.vk import VkSetupError
 from tests.e2e.conftest import telegram_settings
 from tests.fakes.vk_api import FakeVk
 
@@ -137,3 +141,13 @@ async def test_callback_api_secret_confirmation_and_resent_event(telegram_fake, 
     assert await bot.delivery.drain(10)
     assert len(vk_fake.to(IVAN)) == 1
     assert not [1 for n, _ in vk_fake.calls if n == "groups.getLongPollServer"]
+
+
+async def test_a_refused_vk_token_stops_the_bot(telegram_fake, vk_fake, bot_factory):
+    bot = await bot_factory(**telegram_settings(telegram_fake), **vk_settings(vk_fake, VK_GROUP_TOKEN="revoked"))
+    vk_task = next(task for task in bot.tasks if task.get_name() == "vk")
+    await asyncio.wait([vk_task], timeout=5)
+    # `supportbot run` gathers the channel tasks: it stops with "configuration error: ..." (a ConfigError)
+    assert vk_task.done() and isinstance(vk_task.exception(), VkSetupError)
+    assert isinstance(vk_task.exception(), ConfigError)
+    assert "VK_GROUP_TOKEN was refused (VK error 5" in str(vk_task.exception())

@@ -13,13 +13,14 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from bots.channel import DeliveryError
 from bots.delivery import Delivery
 from bots.runner import Hub
-from bots.vk import VkChannel, random_id
+from bots.vk import VkChannel, VkSetupError, random_id
 from core.config import Settings
 from core.desk import SupportDesk
 from core.faq import FaqMatcher, load_faq
-from core.messages import Attachment, Operator, customer
+from core.messages import Attachment, MessageRef, Operator, customer, to_customer
 from tests.conftest import TESTS
 from tests.fakes.vk_api import FakeVk
 
@@ -267,3 +268,128 @@ async def test_callback_button_press(cbot):
     press = cbot.fake.press_button(answer, "оператор")
     assert await cbot.fake.post_callback(cbot.url, press, "s3cret") == (200, "ok")
     await cbot.fake.wait_sent(521, lambda m: "создано" in m.text)
+
+
+async def test_callback_rejects_malformed_bodies_with_400_not_500(cbot):
+    url = cbot.url
+    assert (await cbot.fake.post_callback_raw(url, b"{not json"))[0] == 400
+    assert (await cbot.fake.post_callback_raw(url, b"[1, 2]"))[0] == 400
+    update = cbot.fake.user_writes(522, "Как сбросить пароль?")
+    assert (await cbot.fake.post_callback(url, {**update, "group_id": "abc"}, "s3cret"))[0] == 400
+    assert (await cbot.fake.post_callback(url, {**update, "group_id": 1}, "s3cret"))[0] == 403
+    assert (await cbot.fake.post_callback(url, {**update, "object": ["x"]}, "s3cret"))[0] == 400
+    assert (await cbot.fake.post_callback(url, update, 123))[0] == 403  # a secret that is not even a string
+    # junk ids inside the object: ignored, not a 500 that VK would re-send for ever
+    junk = {**update, "event_id": "junk1", "object": {"message": {"from_id": "x", "peer_id": [], "id": {}}}}
+    assert await cbot.fake.post_callback(url, junk, "s3cret") == (200, "ok")
+    assert not cbot.fake.to(522)
+    assert await cbot.fake.post_callback(url, update, "s3cret") == (200, "ok")
+    assert "Забыли пароль" in (await cbot.fake.wait_sent(522)).text
+
+
+def _failures(caplog) -> list:
+    return [r for r in caplog.records if r.name == "bots.vk" and "failed (attempt" in r.getMessage()]
+
+
+async def test_a_failing_update_is_retried_until_handled_never_dropped(bot, caplog):
+    bot.channel.retry_delay, bot.channel.retry_delay_max = 0.05, 0.2
+    name_key = bot.channel.store.k("vk", "name", 530)
+    await bot.channel.store.redis.rpush(name_key, "x")  # Redis answers WRONGTYPE to the name lookup meanwhile
+    bot.fake.user_writes(530, "Как сбросить пароль?")
+    bot.fake.user_writes(530, "Какие часы работы поддержки?")
+    for _ in range(200):
+        if len(_failures(caplog)) >= 5:
+            break
+        await asyncio.sleep(0.05)
+    assert len(_failures(caplog)) >= 5  # more than the 3 tries after which it used to be dropped
+    assert not bot.fake.to(530)  # and the customer's next message waits for it (order is kept)
+    await bot.channel.store.redis.delete(name_key)
+    await bot.fake.wait_sent(530, lambda m: "24/7" in m.text)
+    assert ["Забыли пароль" in m.text for m in bot.fake.to(530)] == [True, False]
+
+
+async def test_other_customers_are_handled_while_one_customers_update_is_stuck(bot):
+    bot.channel.retry_delay = bot.channel.retry_delay_max = 0.5
+    name_key = bot.channel.store.k("vk", "name", 531)
+    await bot.channel.store.redis.rpush(name_key, "x")  # 531's update fails until this is gone
+    bot.fake.user_writes(531, "Как сбросить пароль?")
+    bot.fake.user_writes(532, "Как сбросить пароль?")  # the same long-poll batch
+    await bot.fake.wait_sent(532, within=1.5)
+    assert not bot.fake.to(531)
+    await bot.channel.store.redis.delete(name_key)
+    await bot.fake.wait_sent(531)
+
+
+async def test_a_file_over_50_mb_is_refused_before_it_is_read(bot):
+    big = 60 * 2**20
+    with pytest.raises(DeliveryError, match=r"file too large \(60 MB") as refused:
+        await bot.channel.download(Attachment("document", bot.fake.add_big_file(big), "vk", filename="big.bin"))
+    assert refused.value.permanent
+    with pytest.raises(DeliveryError, match=r"file too large \(over 50 MB") as refused:  # no Content-Length
+        await bot.channel.download(Attachment("document", bot.fake.add_big_file(big, content_length=False), "vk"))
+    assert refused.value.permanent
+    # a document VK told the size of is not even requested
+    requested = len(bot.fake.downloads)
+    with pytest.raises(DeliveryError, match=r"file too large \(60 MB"):
+        await bot.channel.download(Attachment("document", bot.fake.add_big_file(big), "vk", size=big))
+    assert len(bot.fake.downloads) == requested
+    small = await bot.channel.download(Attachment("document", bot.fake.add_big_file(2**20, content_length=False), "vk"))
+    assert len(small.data) == 2**20
+
+
+async def test_an_operator_message_vk_cannot_show_is_reported_not_marked_sent(bot):
+    bot.fake.user_writes(533, "оператор")
+    await bot.fake.wait_sent(533, lambda m: "создано" in m.text)
+    case = await bot.desk.store.open_case_of(customer("vk", 533))
+    location = MessageRef("telegram", "-1001000000001", "77")  # a location sent in the topic: no text, no file
+    await bot.delivery.enqueue(await bot.desk.operator_message(case.id, OPERATOR, "", (), copy_from=location))
+    info = await bot.staff.wait(lambda o: "Not delivered" in o.text)
+    assert "VK cannot show this kind of message" in info.text
+    assert [m.text for m in bot.fake.to(533)][-1].startswith("Обращение")  # nothing went out after the handoff
+
+
+async def test_a_refused_token_stops_long_poll_with_a_clear_error(store):
+    fake = await FakeVk().start()
+    try:
+        for token, code, words in [("revoked-token", None, "VK_GROUP_TOKEN was refused (VK error 5"),
+                                   (fake.token, 27, "VK_GROUP_TOKEN was refused (VK error 27"),
+                                   (fake.token, 15, "VK error 15")]:
+            env = {"VK_GROUP_TOKEN": token, "VK_GROUP_ID": fake.group_id, "VK_API_URL": fake.url}
+            channel = VkChannel(Settings(_env_file=None, **env), store)
+            if code:
+                fake.fail("groups.getLongPollServer", error_code=code)
+            try:
+                with pytest.raises(VkSetupError) as stopped:
+                    await asyncio.wait_for(channel.run(None), 5)  # type: ignore[arg-type]
+                assert words in str(stopped.value)
+            finally:
+                await channel.close()
+    finally:
+        await fake.stop()
+
+
+async def test_long_poll_errors_are_logged_without_the_key(bot, caplog):
+    key = bot.fake.lp_key
+    bot.fake.lp_http_status.append(500)
+    for _ in range(200):
+        if any("VK long poll failed" in r.getMessage() for r in caplog.records):
+            break
+        await asyncio.sleep(0.05)
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name == "bots.vk")
+    assert "VK long poll failed (ClientResponseError, HTTP 500)" in logged
+    assert key not in logged and "key=" not in logged
+    bot.fake.user_writes(534, "Как сбросить пароль?")  # and it polls on
+    await bot.fake.wait_sent(534)
+
+
+async def test_random_id_salt_keeps_new_messages_after_redis_was_wiped(bot):
+    user = customer("vk", 535)
+    await bot.channel.send(to_customer(user, "до очистки"), "sb:1")
+    salt_key = bot.channel.store.k("vk", "salt")
+    assert await bot.channel.store.redis.get(salt_key)
+    # Redis wiped: the outbox counter starts again, so delivery keys repeat; so does the salt's absence
+    await bot.channel.store.redis.delete(salt_key)
+    await bot.channel.send(to_customer(user, "после очистки"), "sb:1")
+    assert [m.text for m in bot.fake.to(535)] == ["до очистки", "после очистки"]
+    await bot.channel.send(to_customer(user, "после очистки"), "sb:1")  # a retry: VK drops it
+    assert len(bot.fake.to(535)) == 2

@@ -14,13 +14,14 @@ import pytest
 from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
+from bots.channel import DeliveryError
 from bots.delivery import Delivery
 from bots.runner import Hub
 from bots.whatsapp import WINDOW, WhatsAppChannel, signature_ok
 from core.config import Settings
 from core.desk import SupportDesk
 from core.faq import FaqMatcher, load_faq
-from core.messages import Attachment, Button, Operator, customer, to_customer
+from core.messages import Attachment, Button, MessageRef, Operator, customer, to_customer
 from tests.conftest import TESTS
 from tests.e2e.test_vk_adapter import StaffStub, stop
 from tests.fakes.graph_api import FakeGraph
@@ -249,3 +250,58 @@ async def test_rating_through_a_list(bot):
     await bot.fake.customer_presses(WA, rating, "⭐⭐⭐⭐⭐")
     await bot.staff.wait(lambda o: "rated the help 5/5" in o.text)
     assert (await bot.desk.store.get_case(case.id)).rating == 5
+
+
+async def test_media_over_50_mb_is_refused_before_it_is_read(bot):
+    big = 60 * 2**20
+
+    def downloads():
+        return [r for r in bot.fake.requests if r[0] == "download"]
+
+    # the size the media URL answer tells: not even downloaded
+    with pytest.raises(DeliveryError, match=r"file too large \(60 MB") as refused:
+        await bot.channel.download(Attachment("video", bot.fake.add_big_media(big), "whatsapp"))
+    assert refused.value.permanent and not downloads()
+    # no file_size: the Content-Length; neither: what arrives
+    with pytest.raises(DeliveryError, match=r"file too large \(60 MB"):
+        await bot.channel.download(Attachment("video", bot.fake.add_big_media(big, file_size=False), "whatsapp"))
+    media_id = bot.fake.add_big_media(big, file_size=False, content_length=False)
+    with pytest.raises(DeliveryError, match=r"file too large \(over 50 MB") as refused:
+        await bot.channel.download(Attachment("video", media_id, "whatsapp"))
+    assert refused.value.permanent
+    small = bot.fake.add_big_media(2**20, file_size=False, content_length=False)
+    assert len((await bot.channel.download(Attachment("video", small, "whatsapp"))).data) == 2**20
+
+
+async def test_an_operator_message_whatsapp_cannot_show_is_reported_not_sent_empty(bot):
+    case = await bot.open_case()
+    sent = len(bot.fake.to(WA))
+    location = MessageRef("telegram", "-1001000000001", "77")  # a location sent in the topic: no text, no file
+    await bot.delivery.enqueue(await bot.desk.operator_message(case.id, OPERATOR, "", (), copy_from=location))
+    info = await bot.staff.wait(lambda o: "Not delivered" in o.text)
+    assert "WhatsApp cannot show this kind of message" in info.text
+    assert len(bot.fake.to(WA)) == sent
+
+
+UNSUPPORTED = {"type": "unsupported", "errors": [{
+    "code": 131051, "title": "Message type unknown", "message": "Message type unknown",
+    "error_data": {"details": "Message type is currently not supported."}}]}
+
+
+async def test_an_unsupported_message_gets_one_short_reply(bot):
+    payload = bot.fake.payload(WA, "Maria", UNSUPPORTED)
+    assert (await bot.fake.post_webhook(payload))[0] == 200
+    assert (await bot.fake.post_webhook(payload))[0] == 200  # re-delivered
+    assert (await bot.fake.post_webhook(bot.fake.payload(WA, "Maria", UNSUPPORTED)))[0] == 200  # and another
+    reply = await bot.fake.wait_sent(WA)
+    assert reply["text"]["body"] == "Такой тип сообщения не поддерживается. Пожалуйста, отправьте текст или фото."
+    assert await bot.delivery.drain(10)
+    assert len(bot.fake.to(WA)) == 1  # once, and no FAQ answer to "[unsupported]"
+
+
+async def test_an_unsupported_message_in_an_open_case_reaches_the_operator_too(bot):
+    other = "79160000002"
+    await bot.open_case(other)
+    await bot.fake.post_webhook(bot.fake.payload(other, "Maria", UNSUPPORTED))
+    await bot.staff.wait(lambda o: o.kind == "customer_message" and "[unsupported]" in o.text)
+    await bot.fake.wait_sent(other, lambda m: m["type"] == "text" and "не поддерживается" in m["text"]["body"])

@@ -4,7 +4,8 @@ Server side (what our client calls, over HTTP, Bearer token checked):
 
 * ``POST /{version}/{phone_number_id}/messages`` records a message and answers ``{"messages": [{"id": wamid}]}``;
 * ``POST /{version}/{phone_number_id}/media`` (multipart) stores a file and answers its media id;
-* ``GET /{version}/{media_id}`` answers the media's download URL; ``GET /download/{media_id}`` the bytes.
+* ``GET /{version}/{media_id}`` answers the media's download URL; ``GET /download/{media_id}`` the bytes
+  (``add_big_media``: a file of any size, streamed, with or without ``file_size`` / Content-Length).
 
 Customer side: ``customer_writes`` / ``customer_sends_media`` / ``customer_presses`` build the webhook payload
 Meta sends, sign it with the app secret (X-Hub-Signature-256) and POST it to the bot; ``post_webhook`` sends
@@ -48,6 +49,7 @@ class FakeGraph:
         self.media: dict[str, tuple[bytes, str, str]] = {}  # media id -> (data, mime, filename)
         self.failures: list[Failure] = []
         self.requests: list[tuple[str, str]] = []
+        self.big_media: dict[str, tuple[int, bool, bool]] = {}  # id -> (size, report file_size, Content-Length)
         self.window_closed: set[str] = set()  # customers outside the 24-hour window: free-form sends fail (131047)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -131,13 +133,35 @@ class FakeGraph:
         if media_id not in self.media:
             return self._error(400, 100, "Unsupported get request.")
         data, mime, _ = self.media[media_id]
-        return web.json_response({"messaging_product": "whatsapp", "url": f"{self.url}/download/{media_id}",
-                                  "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(),
-                                  "file_size": len(data), "id": media_id})
+        info = {"messaging_product": "whatsapp", "url": f"{self.url}/download/{media_id}",
+                "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data), "id": media_id}
+        if media_id in self.big_media:
+            size, report, _ = self.big_media[media_id]
+            info["file_size"] = size
+            if not report:
+                del info["file_size"]
+        return web.json_response(info)
 
-    async def _download(self, request: web.Request) -> web.Response:
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(("download", request.match_info["media_id"]))
         if not self._authorized(request):
             return web.Response(status=401)
+        if request.match_info["media_id"] in self.big_media:
+            size, _, with_length = self.big_media[request.match_info["media_id"]]
+            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+            if with_length:
+                resp.content_length = size
+            else:
+                resp.enable_chunked_encoding()
+            await resp.prepare(request)
+            chunk = bytes(1024 * 1024)
+            try:
+                for offset in range(0, size, len(chunk)):
+                    await resp.write(chunk[: size - offset])
+                await resp.write_eof()
+            except (ConnectionResetError, RuntimeError):
+                pass  # the client stopped reading
+            return resp
         item = self.media.get(request.match_info["media_id"])
         if item is None:
             return web.Response(status=404)
@@ -147,6 +171,13 @@ class FakeGraph:
     def add_media(self, data: bytes, mime: str, filename: str = "file") -> str:
         media_id = str(9_000_000 + next(self._ids))
         self.media[media_id] = (data, mime, filename)
+        return media_id
+
+    def add_big_media(self, size: int, mime: str = "video/mp4", *, file_size: bool = True,
+                      content_length: bool = True) -> str:
+        """Media of ``size`` zero bytes, streamed; ``file_size`` / ``content_length``: whether they are told."""
+        media_id = self.add_media(b"", mime, "big.mp4")
+        self.big_media[media_id] = (size, file_size, content_length)
         return media_id
 
     def fail(self, status: int = 500, code: int = 1, message: str = "An unknown error has occurred.",
@@ -250,6 +281,8 @@ def _validate(body: dict[str, Any], media: dict[str, Any]) -> str | None:
     if kind == "text":
         if len(body["text"]["body"]) > 4096:
             return "text too long"
+        if not body["text"]["body"].strip():
+            return "The parameter text['body'] is required."
     elif kind == "interactive":
         inter = body["interactive"]
         if len(inter["body"]["text"]) > 1024:

@@ -4,11 +4,13 @@ It speaks HTTP like VK does, so the real vk-api library (and our aiohttp long-po
 
 * ``POST /method/{name}`` (form data, ``access_token`` and ``v`` checked) for the methods the bot uses;
 * ``GET /lp?act=a_check&key=&ts=&wait=`` the Bots Long Poll server (``failed`` 1/2/3 can be forced);
-* ``POST /upload/photo`` and ``/upload/doc`` multipart upload URLs; ``GET /files/{id}`` downloads.
+* ``POST /upload/photo`` and ``/upload/doc`` multipart upload URLs; ``GET /files/{id}`` downloads
+  (``add_big_file``: a file of any size, streamed, with or without Content-Length).
 
 Test helpers: ``user_writes`` / ``press`` queue customer updates (long poll) and return them (post them to a
 callback URL with ``post_callback``); ``sent`` lists what the community sent; ``wait_sent`` polls for it;
-``fail`` makes the next call(s) of a method fail with a VK error or an HTTP status.
+``fail`` makes the next call(s) of a method fail with a VK error or an HTTP status; ``lp_http_status`` the next
+long-poll request(s) answer an HTTP error; ``post_callback_raw`` posts any bytes to a callback URL.
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ class FakeVk:
         self.files: dict[str, tuple[bytes, str, str]] = {}  # id -> (data, filename, mime)
         self.failures: list[Failure] = []
         self.force_failed: list[int] = []  # next a_check answers: failed=N
+        self.lp_http_status: list[int] = []  # next a_check answers: this HTTP status
+        self.big_files: dict[str, tuple[int, bool]] = {}  # id -> (size, send Content-Length): zeros, streamed
+        self.downloads: list[str] = []  # file ids requested from /files/{id}
         self.lp_key = "key-1"
         self.lp_keys_issued = 0
         self.updates: list[dict[str, Any]] = []
@@ -101,6 +106,12 @@ class FakeVk:
     def add_file(self, data: bytes, filename: str, mime: str) -> str:
         file_id = str(next(self._ids))
         self.files[file_id] = (data, filename, mime)
+        return f"{self.url}/files/{file_id}"
+
+    def add_big_file(self, size: int, *, content_length: bool = True) -> str:
+        """A file of ``size`` zero bytes, streamed (chunked when ``content_length`` is false); returns its URL."""
+        file_id = str(next(self._ids))
+        self.big_files[file_id] = (size, content_length)
         return f"{self.url}/files/{file_id}"
 
     def photo(self, data: bytes, owner_id: int) -> dict[str, Any]:
@@ -157,6 +168,11 @@ class FakeVk:
         if secret is not None:
             body["secret"] = secret
         async with aiohttp.ClientSession() as s, s.post(url, json=body) as resp:
+            return resp.status, await resp.text()
+
+    async def post_callback_raw(self, url: str, raw: bytes) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as s, s.post(url, data=raw,
+                                                        headers={"Content-Type": "application/json"}) as resp:
             return resp.status, await resp.text()
 
     def fail(self, method: str, *, error_code: int | None = None, http_status: int | None = None,
@@ -307,7 +323,24 @@ class FakeVk:
             return web.json_response({"server": 1, "photo": json.dumps({"file": file_id}), "hash": "h" + file_id})
         return web.json_response({"file": file_id})
 
-    async def _file(self, request: web.Request) -> web.Response:
+    async def _file(self, request: web.Request) -> web.StreamResponse:
+        self.downloads.append(request.match_info["id"])
+        if request.match_info["id"] in self.big_files:
+            size, with_length = self.big_files[request.match_info["id"]]
+            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+            if with_length:
+                resp.content_length = size
+            else:
+                resp.enable_chunked_encoding()
+            await resp.prepare(request)
+            chunk = bytes(1024 * 1024)
+            try:
+                for offset in range(0, size, len(chunk)):
+                    await resp.write(chunk[: size - offset])
+                await resp.write_eof()
+            except (ConnectionResetError, RuntimeError):
+                pass  # the client stopped reading
+            return resp
         item = self.files.get(request.match_info["id"])
         if item is None:
             return web.Response(status=404)
@@ -318,6 +351,8 @@ class FakeVk:
         self.polls += 1
         if q.get("act") != "a_check":
             return web.json_response({"failed": 4})
+        if self.lp_http_status:
+            return web.Response(status=self.lp_http_status.pop(0), text="Internal Server Error")
         if self.force_failed:
             failed = self.force_failed.pop(0)
             body: dict[str, Any] = {"failed": failed}

@@ -40,6 +40,12 @@ def test_random_id_is_a_stable_positive_int32():
     assert random_id("sb:1") == random_id("sb:1")
 
 
+def test_random_id_salt_gives_an_install_its_own_ids():
+    assert random_id("sb:1", 0, "") == random_id("sb:1")  # no salt: as before
+    assert random_id("sb:1", 0, "a1") == random_id("sb:1", 0, "a1")
+    assert random_id("sb:1", 0, "a1") != random_id("sb:1", 0, "b2") != random_id("sb:1")
+
+
 def test_rebased_session_points_vk_api_at_the_configured_url():
     s = RebasedSession("http://127.0.0.1:9/")
     sent = []
@@ -61,6 +67,22 @@ def test_attachments_pick_the_largest_photo_and_note_the_rest():
     assert [(a.kind, a.ref, a.filename) for a in atts] == [("photo", "big", "photo2_1.jpg"),
                                                            ("document", "doc-url", "act.pdf")]
     assert notes == ["[sticker]", "[video]"]
+
+
+def test_video_wall_and_sticker_notes_carry_a_link():
+    items = [
+        {"type": "video", "video": {"id": 456239017, "owner_id": -4242, "title": "how it breaks"}},
+        {"type": "wall", "wall": {"id": 12, "owner_id": -4242, "from_id": -4242, "text": "news"}},
+        {"type": "sticker", "sticker": {"sticker_id": 9, "images": [
+            {"url": "https://vk.com/sticker/1-9-64", "width": 64, "height": 64},
+            {"url": "https://vk.com/sticker/1-9-512", "width": 512, "height": 512}]}},
+        {"type": "link", "link": {"url": "https://example.com/order/1", "title": "Order"}},
+        {"type": "gift", "gift": {"id": 3}},
+    ]
+    atts, notes = _attachments(items)
+    assert atts == ()
+    assert notes == ["[video] https://vk.com/video-4242_456239017", "[wall] https://vk.com/wall-4242_12",
+                     "[sticker] https://vk.com/sticker/1-9-512", "[link] https://example.com/order/1", "[gift]"]
 
 
 def test_payloads():
