@@ -77,6 +77,7 @@ RATE_ERRORS = {6: 1.0, 9: 10.0, 29: 60.0}
 RETRYABLE_ERRORS = {1, 10}  # unknown error, internal server error
 MAX_DOWNLOAD = 50 * 1024 * 1024  # larger files are not relayed
 RETRY_DELAY, RETRY_DELAY_MAX = 1.0, 30.0  # a long-poll update that failed: retried with this backoff
+PARK_AFTER = 20  # attempts (about 8 minutes) before a failing update is parked in Redis and intake moves on
 
 
 class VkSetupError(ConfigError):
@@ -168,6 +169,7 @@ class VkChannel:
         self.callback_mode = bool(self.secret and self.confirmation)
         self.longpoll_wait = LONGPOLL_WAIT
         self.retry_delay, self.retry_delay_max = RETRY_DELAY, RETRY_DELAY_MAX
+        self.park_after = PARK_AFTER
         # Set by the delivery: fetches a file another channel received (an operator's Telegram photo...).
         self.media: Callable[[Attachment], Awaitable[Media]] | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -252,8 +254,10 @@ class VkChannel:
                 group.create_task(one_peer(items))
 
     async def _handle_until_done(self, hub: Hub, update: dict[str, Any]) -> None:
-        """Long poll cannot re-deliver, so a failed update is retried (capped backoff) until it is handled, never
-        skipped: the desk undid its dedup mark, so a retry is safe."""
+        """Long poll cannot re-deliver, so a failed update is retried (capped backoff): the desk undid its dedup
+        mark, so a retry is safe. One that still fails after ``park_after`` attempts (about 8 minutes) is parked
+        in Redis (``vk:parked``, raw JSON, logged as an error) so that one poisoned update cannot stop the
+        intake of every VK customer; nothing is thrown away."""
         delay = self.retry_delay
         attempt = 0
         while True:
@@ -263,6 +267,8 @@ class VkChannel:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if attempt >= self.park_after and await self._park(update):
+                    return
                 log.error("VK update %s (peer %s) failed (attempt %d); retrying in %.1f s, it is not skipped",
                           update.get("type"), _peer_of(update), attempt, delay, exc_info=attempt == 1)
                 await asyncio.sleep(delay)
@@ -271,6 +277,16 @@ class VkChannel:
             if attempt > 1:
                 log.info("VK update %s (peer %s) handled on attempt %d", update.get("type"), _peer_of(update), attempt)
             return
+
+    async def _park(self, update: dict[str, Any]) -> bool:
+        try:
+            await self.store.redis.rpush(self.store.k("vk", "parked"), json.dumps(update, ensure_ascii=False))
+        except Exception:  # Redis itself is failing: keep retrying instead
+            return False
+        log.error("VK update %s (peer %s) still failing after %d attempts: parked in Redis list %s for a person "
+                  "to look at; moving on", update.get("type"), _peer_of(update), self.park_after,
+                  self.store.k("vk", "parked"))
+        return True
 
     async def _longpoll_server(self) -> dict[str, Any]:
         delay = 1.0

@@ -308,6 +308,23 @@ async def test_a_failing_update_is_retried_until_handled_never_dropped(bot, capl
     assert ["Забыли пароль" in m.text for m in bot.fake.to(530)] == [True, False]
 
 
+async def test_an_update_that_keeps_failing_is_parked_not_lost_and_intake_goes_on(bot):
+    bot.channel.retry_delay = bot.channel.retry_delay_max = 0.02
+    bot.channel.park_after = 3
+    name_key = bot.channel.store.k("vk", "name", 533)
+    await bot.channel.store.redis.rpush(name_key, "x")  # every attempt fails
+    bot.fake.user_writes(533, "Как сбросить пароль?")
+    parked_key = bot.channel.store.k("vk", "parked")
+    for _ in range(200):
+        if await bot.channel.store.redis.llen(parked_key):
+            break
+        await asyncio.sleep(0.02)
+    (raw,) = await bot.channel.store.redis.lrange(parked_key, 0, -1)
+    assert json.loads(raw)["object"]["message"]["text"] == "Как сбросить пароль?"  # kept whole
+    bot.fake.user_writes(534, "Какие часы работы поддержки?")  # the next batch is not held up
+    await bot.fake.wait_sent(534, lambda m: "24/7" in m.text)
+
+
 async def test_other_customers_are_handled_while_one_customers_update_is_stuck(bot):
     bot.channel.retry_delay = bot.channel.retry_delay_max = 0.5
     name_key = bot.channel.store.k("vk", "name", 531)
