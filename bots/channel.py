@@ -86,3 +86,13 @@ def numbered(text: str, labels: list[str]) -> str:
     if not labels:
         return text
     return text + "\n" + "\n".join(f"{i}. {label}" for i, label in enumerate(labels, 1))
+
+
+async def fetch_media(channel: Channel, attachment: Attachment) -> Media:
+    """The bytes of a file to send on ``channel``: its own download, or another channel's via ``channel.media``."""
+    if attachment.channel == channel.name:
+        return await channel.download(attachment)
+    if channel.media is None:
+        raise DeliveryError(f"cannot fetch a {attachment.channel} file for {channel.name} (no media resolver)",
+                            permanent=True)
+    return await channel.media(attachment)

@@ -40,7 +40,7 @@ from vk_api.exceptions import ApiError, ApiHttpError
 from vk_api.keyboard import MAX_INLINE_LINES, VkKeyboard, VkKeyboardColor
 from vk_api.upload import VkUpload
 
-from bots.channel import DeliveryError, Limit, Media, numbered
+from bots.channel import DeliveryError, Limit, Media, fetch_media, numbered
 from bots.runner import ConfigError
 from core.config import Settings
 from core.messages import Attachment, AttachmentKind, Inbound, Outbound, customer
@@ -498,7 +498,7 @@ class VkChannel:
         return out.text, kb.get_keyboard()
 
     async def _upload(self, att: Attachment, peer_id: int) -> str:
-        media = await self._fetch(att)
+        media = await fetch_media(self, att)
         buffer = io.BytesIO(media.data)
         buffer.name = media.filename or "file"
         is_photo = att.kind == AttachmentKind.PHOTO and (media.mime or "image/jpeg").startswith("image/")
@@ -513,13 +513,6 @@ class VkChannel:
             return _attachment_id("doc", saved.get(doc_type) or saved.get("doc") or {})
         except Exception as exc:
             raise vk_error(exc) from exc
-
-    async def _fetch(self, att: Attachment) -> Media:
-        if att.channel == self.name:
-            return await self.download(att)
-        if self.media is None:
-            raise DeliveryError(f"cannot fetch a {att.channel} file for VK (no media resolver)", permanent=True)
-        return await self.media(att)
 
     async def download(self, attachment: Attachment) -> Media:
         """Customer files come with a direct URL (``Attachment.ref``); at most ``MAX_DOWNLOAD`` bytes are read."""

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from bots.channel import DeliveryError, Limit, Media, numbered
+from bots.channel import DeliveryError, Limit, Media, fetch_media, numbered
 from core.cards import fmt_time
 from core.config import Settings
 from core.messages import (
@@ -475,7 +475,7 @@ class WhatsAppChannel:
         return [{"type": "text", "text": {"body": chunk, "preview_url": False}} for chunk in _split(text, TEXT_MAX)]
 
     async def _media_message(self, att: Attachment) -> dict[str, Any]:
-        media = await self._fetch(att)
+        media = await fetch_media(self, att)
         mime = media.mime or mimetypes.guess_type(media.filename)[0] or "application/octet-stream"
         if att.kind == AttachmentKind.PHOTO and mime in ("image/jpeg", "image/png"):
             kind = "image"
@@ -497,13 +497,6 @@ class WhatsAppChannel:
         if kind == "document":
             body["filename"] = media.filename
         return {"type": kind, kind: body}
-
-    async def _fetch(self, att: Attachment) -> Media:
-        if att.channel == self.name:
-            return await self.download(att)
-        if self.media is None:
-            raise DeliveryError(f"cannot fetch a {att.channel} file for WhatsApp (no media resolver)", permanent=True)
-        return await self.media(att)
 
     async def download(self, attachment: Attachment) -> Media:
         """A customer's file: its URL from the media id, then the bytes (both with the token); files over
