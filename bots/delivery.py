@@ -23,11 +23,16 @@ Rate limits: every channel declares, per message, the ``Limit``s one send counts
 a limit listed n times costs n units, e.g. a created topic plus its card). A message is only sent when all
 its limits have room, checked and taken in one Lua step, so processes never overrun them together.
 When the staff group's budget is exhausted, the customer messages waiting for the same topic are merged into
-one message (texts joined, attachments kept) instead of waiting one by one.
+one message (texts joined, attachments kept) instead of waiting one by one. A message whose content exists
+only as the native original (``copy_from`` with no text and no attachments: a Telegram location, contact,
+poll...) is never merged: merging stops at it and it is copied on its own.
 
 Failures: ``DeliveryError.retry_after`` (HTTP 429) waits that long and retries without using an attempt;
 other transient errors retry with exponential backoff, up to ``max_attempts``; a permanent error (or the last
-attempt) calls ``desk.delivery_failed`` and enqueues what it returns.
+attempt) calls ``desk.delivery_failed`` and enqueues what it returns. One send may take at most 80% of the
+lease (``lease_seconds``): a send still running then is cancelled and counts as a transient failure, so no
+other worker can take the destination while it is still being sent to. Redis being away does not stop
+``run``: it logs, backs off (at most ``max_backoff``) and carries on.
 """
 
 from __future__ import annotations
@@ -169,9 +174,19 @@ class Delivery:
     async def run(self) -> None:
         """Send until cancelled. Safe to run in any number of processes at once."""
         me = asyncio.current_task()
+        failures = 0
         try:
             while True:
-                await self._tick()
+                try:
+                    await self._tick()
+                    failures = 0
+                except asyncio.CancelledError:
+                    raise
+                except Exception as e:  # Redis away, a script error...: the outbox waits, the process lives on
+                    failures += 1
+                    delay = min(self.max_backoff, 0.5 * 2 ** min(failures - 1, 8))
+                    log.error("outbox: cannot reach the queue (%r); retrying in %.1fs", e, delay)
+                    await asyncio.sleep(delay)
                 if me is not None and me.cancelling():  # a cancellation swallowed by a library: honour it
                     raise asyncio.CancelledError
         finally:
@@ -279,13 +294,16 @@ class Delivery:
 
         key = f"{self.store.prefix}{msg_id}"
         try:
-            if out.audience == Audience.STAFF:
-                await channel.send_staff(out, key)
-            else:
-                await channel.send(out, key)
+            async with asyncio.timeout(self.lease_seconds * 0.8):  # finish before the lease can pass on
+                if out.audience == Audience.STAFF:
+                    await channel.send_staff(out, key)
+                else:
+                    await channel.send(out, key)
         except DeliveryError as e:
             error: DeliveryError | None = e
-        except (TimeoutError, OSError) as e:
+        except TimeoutError:
+            error = DeliveryError(f"no answer within {self.lease_seconds * 0.8:.0f}s")
+        except OSError as e:
             error = DeliveryError(f"network error: {e!r}")
         except Exception as e:
             log.exception("outbox: unexpected error sending %s", msg_id)
@@ -333,7 +351,9 @@ class Delivery:
 
     @staticmethod
     def _mergeable(out: Outbound) -> bool:
-        return out.audience == Audience.STAFF and out.kind == StaffKind.CUSTOMER_MESSAGE
+        """A relayed customer message that can be shown as text and files (not only as a copy of itself)."""
+        return (out.audience == Audience.STAFF and out.kind == StaffKind.CUSTOMER_MESSAGE
+                and bool(out.text or out.attachments))
 
     async def _merge(self, dest: str, head_id: str, head: Outbound) -> Outbound | None:
         """Fold the customer messages queued right behind ``head`` (same topic) into it; None if none."""

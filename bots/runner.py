@@ -118,6 +118,16 @@ async def run(settings: Settings) -> None:
 
     check(settings)
     app, channels, delivery, hub, web_app = await build(settings)
+    try:  # the token and the staff group, checked before anything is taken in (a problem: ConfigError)
+        for ch in channels.values():
+            preflight = getattr(ch, "preflight", None)
+            if preflight is not None:
+                await preflight()
+    except BaseException:
+        for ch in channels.values():
+            await ch.close()
+        await app.close()
+        raise
     runner = await start(web_app, settings.http_host, settings.http_port)
     log.info("web server on %s:%s; channels: %s", settings.http_host, settings.http_port, ", ".join(channels))
     tasks = [asyncio.create_task(delivery.run(), name="delivery")]
