@@ -2,25 +2,37 @@
 
 Customers: updates (polling by default, webhook when TELEGRAM_WEBHOOK_URL is set) become ``Inbound`` events
 for the desk; ``send`` delivers the desk's answers (texts split at 4096 chars, inline buttons, files).
+``preflight`` (called by ``supportbot run`` first) checks the token and the staff group and says in one line
+what is wrong. Only one process polls at a time (a lock in Redis; the others stand by and take over); an
+update that fails to be handled is fetched again, never skipped (see ``_poll``). A webhook request must carry
+TELEGRAM_WEBHOOK_SECRET; without a configured secret every request is refused.
 
 Staff: ``send_staff`` shows a case in the staff group: a forum topic per case (named ``case.topic_title()``)
 opened by the card with Take / Needs info / Resolve / Escalate buttons; the customer's messages relayed into
-it; status lines (and the topic renamed). Operators' messages in a topic go back to the customer (``!`` notes
-stay), staff commands act on the topic's case. Without topics ("the chat is not a forum") every case message
-is a plain group message and operators answer with Telegram's reply to any message of the case.
+it (copied as they are); status lines (and the topic renamed). Operators' messages in a topic go back to the
+customer (``!`` notes stay); the staff commands (``core.desk.STAFF_COMMANDS``) act on the topic's case, any
+other "/text" is a message like the rest. Administrators posting anonymously (as the group) are operators
+too, named by their signature. Without topics ("the chat is not a forum") every case message is a plain group
+message (a customer's message: a "[#N] 👤 name:" line, then its copy, both replying to the card) and
+operators answer with Telegram's reply to any message of the case; a reply to a message whose link expired
+gets "use /case N". Edits: a customer's edit is shown in the topic ("✏️ edited: ..."), an operator's edit
+is sent to the customer as a new message ("✏️ ...").
 
-Redis (under the store prefix): ``ref:tgtopic:{thread}`` / ``ref:tgmsg:{message id}`` -> case (via
-``store.link``), case meta ``tg_topic`` / ``tg_card`` / ``tg_plain`` / ``tg_title``, ``dedup:telegram-update:{id}``,
-``tg:done:{key}`` (how many parts of a multi-part send went out, so a retry does not repeat them),
-``tg:noforum`` (the group has no topics; rechecked after 10 minutes), ``tg:topiclock:{case}``.
+Redis (under the store prefix): ``ref:tgtopic:{thread}`` (permanent) / ``ref:tgmsg:{message id}`` (90 days)
+-> case (via ``store.link``), case meta ``tg_topic`` / ``tg_card`` / ``tg_plain`` / ``tg_title``,
+``dedup:telegram-update:{id}``, ``tg:done:{key}`` (how many parts of a multi-part send went out, so a retry
+does not repeat them), ``tg:noforum`` (the group has no topics; rechecked after 10 minutes),
+``tg:topiclock:{case}``, ``tg:poller`` (the polling process's lock, renewed every 10 s, expires after 30 s).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import re
+import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -31,13 +43,17 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
+    TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     BufferedInputFile,
@@ -49,6 +65,7 @@ from aiogram.types import (
     Update,
 )
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from bots.channel import DeliveryError, Limit, Media
 from core.desk import STAFF_COMMANDS, SupportDesk
@@ -71,6 +88,13 @@ log = logging.getLogger(__name__)
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
 FILE_MAX = 20 * 1024 * 1024  # getFile limit of the Bot API
+UPLOAD_MAX = 50 * 1024 * 1024  # what a bot may upload
+LINK_TTL = 90 * 24 * 3600  # ref:tgmsg links (a reply to an older message asks for /case N)
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+PREFLIGHT_TRIES = 5
+POISON_ROUNDS = 5  # rounds an update failing for a non-transient reason is retried before it is given up
+VIDEO_NOTE_NAME = "video_note.mp4"  # the file name that marks a Telegram video note (a round video)
+UNKNOWN_CASE = "I don't know which case this message belongs to (too old?): use /case N"
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's published limits; Delivery enforces them for every process together.
@@ -80,6 +104,15 @@ GLOBAL = (30, 1.0)
 CARD_BUTTONS = (("Take", "take"), ("Needs info", "needinfo"), ("Resolve", "resolve"), ("Escalate", "escalate"))
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\S+))?\s*(.*)$", re.S)
 _CAPTIONED = {"photo", "document", "video", "audio", "voice"}
+
+
+def _is_video_note(att: Attachment) -> bool:
+    return att.channel == "telegram" and att.kind == AttachmentKind.VIDEO and att.filename == VIDEO_NOTE_NAME
+
+
+def _captioned(att: Attachment) -> bool:
+    """Sent with the text as its caption (one call)."""
+    return att.kind in _CAPTIONED and not _is_video_note(att)
 
 
 def split_text(text: str, size: int = TEXT_MAX) -> list[str]:
@@ -117,6 +150,15 @@ def to_delivery_error(e: TelegramAPIError) -> DeliveryError:
     low = msg.lower()
     if isinstance(e, TelegramRetryAfter):
         return DeliveryError(msg, retry_after=float(e.retry_after))
+    if isinstance(e, TelegramEntityTooLarge):
+        return DeliveryError("file too large for Telegram", permanent=True)
+    if isinstance(e, TelegramMigrateToChat):
+        log.error("telegram: chat %s was upgraded to a supergroup; its new id is %s (set TELEGRAM_STAFF_CHAT_ID"
+                  " if it is the staff group)", getattr(e.method, "chat_id", None), e.migrate_to_chat_id)
+        return DeliveryError(f"the group moved to chat {e.migrate_to_chat_id}", permanent=True)
+    if isinstance(e, TelegramUnauthorizedError):
+        log.error("telegram: the bot token was refused (401): %s", msg)
+        return DeliveryError("the bot token was refused by Telegram")
     if isinstance(e, TelegramForbiddenError):
         if "blocked" in low:
             return DeliveryError("the customer blocked the bot", permanent=True)
@@ -130,6 +172,17 @@ def to_delivery_error(e: TelegramAPIError) -> DeliveryError:
             return DeliveryError("chat not found", permanent=True)
         return DeliveryError(msg, permanent=True)
     return DeliveryError(msg or type(e).__name__)
+
+
+def _transient(e: BaseException) -> bool:
+    """Redis or the network: worth retrying for as long as it takes."""
+    return isinstance(e, RedisError | OSError | TimeoutError | TelegramNetworkError | TelegramServerError
+                      | TelegramRetryAfter)
+
+
+# KEYS: lock. ARGV: token, ttl ms. Renews (1) or releases (DEL) the polling lock only if we still hold it.
+_RENEW_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+_RELEASE_LUA = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
 
 
 def _topic_gone(e: TelegramAPIError) -> bool:
@@ -152,12 +205,15 @@ def attachments_of(msg: Message) -> tuple[Attachment, ...]:
         (AttachmentKind.VIDEO, msg.video),
         (AttachmentKind.AUDIO, msg.audio),
         (AttachmentKind.VOICE, msg.voice),
-        (AttachmentKind.VIDEO, msg.video_note),
-        (AttachmentKind.DOCUMENT, msg.animation),
+
+        (AttachmentKind.DOCUMENT, msg.animation if msg.document is None else None),  # a GIF comes as both
     ):
         if obj is not None:
             out.append(Attachment(kind, obj.file_id, "telegram", getattr(obj, "file_name", None),
                                   getattr(obj, "mime_type", None), obj.file_size))
+    if msg.video_note:  # a video to other channels; sent back to Telegram as a video note (by its name)
+        v = msg.video_note
+        out.append(Attachment(AttachmentKind.VIDEO, v.file_id, "telegram", VIDEO_NOTE_NAME, "video/mp4", v.file_size))
     if msg.sticker:
         s = msg.sticker
         out.append(Attachment(AttachmentKind.STICKER, s.file_id, "telegram", s.emoji, None, s.file_size))
@@ -181,30 +237,160 @@ class TelegramChannel:
         # Set by Delivery: fetches an attachment received by another channel (see bots/channel.py).
         self.media: Callable[[Attachment], Awaitable[Media]] | None = None
         self.hub: Any = None
+        head = (settings.telegram_bot_token or "").partition(":")[0]
+        self.bot_id: int | None = int(head) if head.isdigit() else None  # the token starts with the bot's id
+        # polling leadership (one process polls; see _poll_as_leader) and backoffs, in seconds
+        self.polling = False
+        self.leader_ttl = 30.0
+        self.leader_renew = 10.0
+        self.retry_backoff = 1.0
+        self.preflight_backoff = 1.0
+        self._plain_cases: set[int] = set()  # cases shown without topics (a relay there costs two calls)
 
     # ================================================================ Channel protocol: receiving
+    async def preflight(self) -> None:
+        """Check the token and the staff group before anything runs; a problem -> ``ConfigError`` (one line).
+
+        The token must be accepted (getMe); the staff chat must exist, be a supergroup and have this bot as an
+        administrator, with "Manage topics" when the group has topics. Network failures are retried a few
+        times before giving up with a clear error too."""
+        from bots.runner import ConfigError
+
+        me = None
+        for attempt in range(PREFLIGHT_TRIES):
+            try:
+                me = await self.bot.get_me()
+                break
+            except TelegramUnauthorizedError as e:
+                raise ConfigError("TELEGRAM_BOT_TOKEN was refused by Telegram (401 Unauthorized)") from e
+            except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
+                if attempt == PREFLIGHT_TRIES - 1:
+                    raise ConfigError(f"cannot reach the Telegram Bot API at {self.settings.telegram_api_url}: "
+                                      f"{getattr(e, 'message', None) or e!r}") from e
+                await asyncio.sleep(self.preflight_backoff * 2**attempt)
+        assert me is not None
+        self._username = me.username
+        self.bot_id = me.id
+        staff = self.staff_chat
+        if staff is None:
+            return
+        try:
+            chat = await self.bot.get_chat(staff)
+            member = await self.bot.get_chat_member(staff, me.id)
+        except TelegramMigrateToChat as e:
+            raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={staff} was upgraded to a supergroup: "
+                              f"set TELEGRAM_STAFF_CHAT_ID={e.migrate_to_chat_id}") from e
+        except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as e:
+            raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={staff}: the bot cannot see this chat ({e.message}); "
+                              "add the bot to the operators' supergroup and check the id") from e
+        except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
+            raise ConfigError(f"cannot check TELEGRAM_STAFF_CHAT_ID={staff}: "
+                              f"{getattr(e, 'message', None) or e!r}") from e
+        if chat.type != "supergroup":
+            raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={staff} is a {chat.type}, not a supergroup: "
+                              "make the operators' group a supergroup (e.g. turn on Topics) and use its new id")
+        if member.status not in ("administrator", "creator"):
+            raise ConfigError(f"the bot @{me.username} is not an administrator of the staff group {staff}: "
+                              "promote it (with \"Manage topics\")")
+        if chat.is_forum and member.status == "administrator" and not getattr(member, "can_manage_topics", False):
+            raise ConfigError(f"the bot @{me.username} may not manage topics in the staff group {staff}: "
+                              "give it the \"Manage topics\" right")
+
     async def run(self, hub: Any) -> None:
         self.hub = hub
         with contextlib.suppress(Exception):
             self._username = (await self.bot.get_me()).username
         if self.webhook_url:
-            await self.bot.set_webhook(
-                self.webhook_url, secret_token=self.webhook_secret,
-                allowed_updates=["message", "callback_query"],
-            )
-            log.info("telegram: webhook set to %s", self.webhook_url)
+            await self._set_webhook()
             return
-        with contextlib.suppress(TelegramAPIError):
+        with contextlib.suppress(TelegramAPIError, ClientDecodeError, OSError, TimeoutError):
             await self.bot.delete_webhook()
+        await self._poll_as_leader(hub)
+
+    async def _set_webhook(self) -> None:
+        from bots.runner import ConfigError
+
+        failures = 0
+        while True:
+            try:
+                await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret,
+                                           allowed_updates=ALLOWED_UPDATES)
+                log.info("telegram: webhook set to %s", self.webhook_url)
+                return
+            except TelegramRetryAfter as e:
+                await asyncio.sleep(e.retry_after)
+            except (TelegramBadRequest, TelegramUnauthorizedError) as e:
+                raise ConfigError(f"Telegram refused TELEGRAM_WEBHOOK_URL={self.webhook_url}: {e.message}") from e
+            except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
+                failures += 1
+                log.error("telegram: setWebhook failed (%s); retrying", getattr(e, "message", None) or repr(e))
+                await asyncio.sleep(min(60.0, 0.5 * 2 ** min(failures, 7)))
+
+    async def _poll_as_leader(self, hub: Any) -> None:
+        """Poll only while this process holds the polling lock in Redis (Telegram serves getUpdates to one
+        client at a time); other processes stand by (their outbox workers still send) and take over when the
+        leader stops or dies (the lock expires after ``leader_ttl`` seconds without renewal)."""
+        key = self.store.k("tg", "poller")
+        token = uuid.uuid4().hex
+        told = False
+        while True:
+            try:
+                got = await self.redis.set(key, token, nx=True, px=int(self.leader_ttl * 1000))
+            except Exception as e:
+                log.warning("telegram: cannot take the polling lock (%r); retrying", e)
+                await asyncio.sleep(self.leader_renew)
+                continue
+            if not got:
+                if not told:
+                    log.info("telegram: another process polls Telegram; this one stands by (outbox only)")
+                    told = True
+                await asyncio.sleep(self.leader_renew)
+                continue
+            told = False
+            log.info("telegram: this process polls Telegram")
+            lost = asyncio.Event()
+            keeper = asyncio.create_task(self._keep_lock(key, token, lost), name="telegram-poll-lock")
+            self.polling = True
+            try:
+                await self._poll(hub, lost)
+            finally:
+                self.polling = False
+                keeper.cancel()
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(2):
+                        await self.redis.eval(_RELEASE_LUA, 1, key, token)
+            log.warning("telegram: lost the polling lock to another process; standing by")
+
+    async def _keep_lock(self, key: str, token: str, lost: asyncio.Event) -> None:
+        """Renew the polling lock while we poll; set ``lost`` when another process holds it now."""
+        while True:
+            await asyncio.sleep(self.leader_renew)
+            try:
+                still = await self.redis.eval(_RENEW_LUA, 1, key, token, int(self.leader_ttl * 1000))
+            except Exception as e:  # Redis away: keep polling (handling retries), try again later
+                log.warning("telegram: cannot renew the polling lock (%r)", e)
+                continue
+            if not still:
+                lost.set()
+                return
+
+    async def _poll(self, hub: Any, stop: asyncio.Event | None = None) -> None:
+        """getUpdates until cancelled. The offset never moves past an update that failed to be handled: it
+        is fetched again (with the ones after it: dedup skips those already handled) after a capped backoff.
+        Only an update that keeps failing for another reason than Redis or the network is given up on after
+        ``POISON_ROUNDS`` rounds, logged as an ERROR with its raw JSON. Returns when ``stop`` is set."""
         offset: int | None = None
         failures = 0
+        stuck = 0
         me = asyncio.current_task()
         while True:
             if me is not None and me.cancelling():  # a cancellation swallowed by a library: honour it
                 raise asyncio.CancelledError
+            if stop is not None and stop.is_set():
+                return
             try:
                 updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=["message", "callback_query"],
+                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,
                     request_timeout=self.poll_timeout + 10,
                 )
                 failures = 0
@@ -213,38 +399,56 @@ class TelegramChannel:
             except TelegramRetryAfter as e:
                 await asyncio.sleep(e.retry_after)
                 continue
-            except Exception as e:  # network trouble, 5xx: back off and poll again
+            except Exception as e:  # network trouble, 5xx, another poller (409): back off and poll again
                 failures += 1
                 log.warning("telegram: getUpdates failed (%r); retrying", e)
                 await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
                 continue
             if not updates:
                 continue
-            await self.process_batch(updates, hub)
-            offset = updates[-1].update_id + 1
+            failed = await self.process_batch(updates, hub)
+            if failed is None:
+                offset = updates[-1].update_id + 1
+                stuck = 0
+                continue
+            update, error = failed
+            offset = update.update_id
+            stuck += 1
+            if stuck >= POISON_ROUNDS and not _transient(error):
+                log.error("telegram: giving up on update %s after %d attempts (%r): %s", update.update_id, stuck,
+                          error, update.model_dump_json(exclude_none=True))
+                offset = update.update_id + 1
+                stuck = 0
+                continue
+            delay = min(30.0, self.retry_backoff * 2 ** min(stuck - 1, 8))
+            log.warning("telegram: update %s failed (%r); trying it again in %.1fs", update.update_id, error, delay)
+            await asyncio.sleep(delay)
 
-    async def process_batch(self, updates: list[Update], hub: Any) -> None:
-        """Updates of one chat in order; different chats at the same time."""
+    async def process_batch(self, updates: list[Update], hub: Any) -> tuple[Update, BaseException] | None:
+        """Updates of one chat in order; different chats at the same time. A chat stops at its first update
+        that fails; returns the earliest failed update (and its error), or None when all were handled."""
         by_chat: dict[str, list[Update]] = defaultdict(list)
         for u in updates:
             by_chat[self._chat_key(u)].append(u)
+        failures: list[tuple[Update, BaseException]] = []
 
         async def one_chat(items: list[Update]) -> None:
             for u in items:
-                for attempt in range(3):  # e.g. Redis briefly away; the desk undid its dedup mark
-                    try:
-                        await self.handle_update(u, hub)
-                        break
-                    except Exception:
-                        log.exception("telegram: update %s failed (attempt %d)", u.update_id, attempt + 1)
-                        await asyncio.sleep(0.5 * (attempt + 1))
+                try:
+                    await self.handle_update(u, hub)
+                except Exception as e:  # e.g. Redis briefly away; the desk undid its dedup mark
+                    log.exception("telegram: update %s failed", u.update_id)
+                    failures.append((u, e))
+                    return  # the later updates of this chat wait for it
 
         await asyncio.gather(*(one_chat(items) for items in by_chat.values()))
+        return min(failures, key=lambda f: f[0].update_id) if failures else None
 
     @staticmethod
     def _chat_key(u: Update) -> str:
-        if u.message is not None:
-            return str(u.message.chat.id)
+        msg = u.message or u.edited_message
+        if msg is not None:
+            return str(msg.chat.id)
         if u.callback_query is not None:
             return str(u.callback_query.from_user.id)
         return f"u{u.update_id}"
@@ -256,7 +460,9 @@ class TelegramChannel:
         return [web.post(WEBHOOK_PATH, self._webhook)]
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        if self.webhook_secret and request.headers.get(SECRET_HEADER) != self.webhook_secret:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        # no secret configured (runner.check refuses that): nothing can prove it comes from Telegram
+        if not self.webhook_secret or not hmac.compare_digest(given, self.webhook_secret.encode()):
             return web.json_response({"ok": False, "error": "bad secret token"}, status=403)
         try:
             update = Update.model_validate(await request.json(), context={"bot": self.bot})
@@ -277,6 +483,8 @@ class TelegramChannel:
         try:
             if update.message is not None:
                 await self._on_message(update.message, hub)
+            elif update.edited_message is not None:
+                await self._on_edit(update.edited_message, hub)
             elif update.callback_query is not None:
                 await self._on_callback(update.callback_query, hub)
         except BaseException:
@@ -295,6 +503,29 @@ class TelegramChannel:
         if msg.from_user is None or msg.from_user.is_bot:
             return
         await hub.customer(self._inbound(msg))
+
+    async def _on_edit(self, msg: Message, hub: Any) -> None:
+        """An edited message: the other side gets the new text as a new message (a copy cannot be edited)."""
+        text = msg.text or msg.caption or ""
+        if self.staff_chat is not None and msg.chat.id == self.staff_chat:
+            operator = self._sender(msg)
+            case_id = await self._case_of(msg) if operator is not None else None
+            command = _COMMAND.match(text)
+            is_command = command is not None and command.group(1).lower() in STAFF_COMMANDS
+            if case_id is None or not text or text.startswith("!") or is_command:
+                return  # an edited note or command changes nothing
+            await hub.submit(await self.desk.operator_message(case_id, operator, f"✏️ {text}"))
+            return
+        if msg.chat.type != "private" or msg.from_user is None or msg.from_user.is_bot or not text:
+            return
+        user = UserRef("telegram", str(msg.chat.id))
+        if await self.store.is_banned(user):
+            return
+        case = await self.store.open_case_of(user)
+        if case is None:
+            return  # before a handoff an edit changes nothing: the bot already answered
+        await self.store.log(case.id, "customer", f"✏️ edited: {text}")
+        await hub.submit([to_staff(case.id, f"✏️ edited: {text}", StaffKind.INFO)])
 
     def _inbound(self, msg: Message) -> Inbound:
         user = msg.from_user
@@ -333,6 +564,18 @@ class TelegramChannel:
     def _operator(user) -> Operator:
         return Operator(id=str(user.id), name=user.full_name)
 
+    def _sender(self, msg: Message) -> Operator | None:
+        """The operator who wrote ``msg`` in the staff group: a person, or an administrator posting anonymously
+        (as the group itself: signed with their custom title, if any); None for bots and other chats."""
+        if msg.sender_chat is not None:
+            if msg.sender_chat.id == self.staff_chat:
+                name = msg.author_signature or "Operator"
+                return Operator(id=f"anon:{name}", name=name)
+            return None  # a linked channel's post, another chat speaking
+        if msg.from_user is None or msg.from_user.is_bot:
+            return None
+        return self._operator(msg.from_user)
+
     async def _case_of(self, msg: Message) -> int | None:
         if msg.message_thread_id and msg.is_topic_message:
             case_id = await self.store.lookup("tgtopic", msg.message_thread_id)
@@ -341,6 +584,13 @@ class TelegramChannel:
         if msg.reply_to_message is not None:
             return await self.store.lookup("tgmsg", msg.reply_to_message.message_id)
         return None
+
+    def _replies_to_us(self, msg: Message) -> bool:
+        """``msg`` answers a message of this bot (not the topic's first service message, not a colleague)."""
+        r = msg.reply_to_message
+        if r is None or r.from_user is None or self.bot_id is None or r.from_user.id != self.bot_id:
+            return False
+        return not (msg.is_topic_message and r.message_id == msg.message_thread_id)
 
     @staticmethod
     def _here(msg: Message, outs: list[Outbound]) -> list[Outbound]:
@@ -353,19 +603,21 @@ class TelegramChannel:
         ]
 
     async def _on_staff_message(self, msg: Message, hub: Any) -> None:
-        user = msg.from_user
-        if user is None or user.is_bot:
+        operator = self._sender(msg)
+        if operator is None:
             return
         text = msg.text or msg.caption or ""
         attachments = attachments_of(msg)
         if not text and not attachments:
             return  # service messages: topic created, member joined...
-        operator = self._operator(user)
         command = _COMMAND.match(text) if msg.text else None
         if command is not None:
             name, mention, args = command.group(1).lower(), command.group(2), command.group(3).strip()
             if mention and self._username and mention.lower() != self._username.lower():
                 return  # addressed to another bot
+            if name not in STAFF_COMMANDS:
+                command = None  # "/etc/hosts", "/shrug": a message like any other
+        if command is not None:
             if name == "case" and args:
                 number = args.split()[0].lstrip("#")
                 if not number.isdigit():
@@ -375,15 +627,18 @@ class TelegramChannel:
                 return
             case_id = await self._case_of(msg)
             if case_id is None:
-                if name in STAFF_COMMANDS:
-                    hint = f"/{name}: use it in a case's topic or as a reply to a case's message (or /case N)."
-                    await hub.submit(self._here(msg, [to_staff(0, hint, StaffKind.REPLY)]))
+                hint = f"/{name}: use it in a case's topic or as a reply to a case's message (or /case N)."
+                if self._replies_to_us(msg):
+                    hint = UNKNOWN_CASE
+                await hub.submit(self._here(msg, [to_staff(0, hint, StaffKind.REPLY)]))
                 return
             await hub.submit(self._here(msg, await self.desk.operator_command(case_id, name, operator)))
             return
         case_id = await self._case_of(msg)
         if case_id is None:
-            return  # general chat between operators
+            if self._replies_to_us(msg):  # a reply to a case message whose link expired (or never was)
+                await hub.submit(self._here(msg, [to_staff(0, UNKNOWN_CASE, StaffKind.REPLY)]))
+            return  # otherwise: general chat between operators
         if text.startswith("!"):
             await hub.submit(await self.desk.operator_note(case_id, operator, text[1:].strip()))
             return
@@ -419,10 +674,12 @@ class TelegramChannel:
         """How many Bot API sends ``out`` takes (a created topic counts as one)."""
         extra = 1 if out.audience == Audience.STAFF and out.kind == StaffKind.CASE_OPENED else 0
         if out.copy_from is not None and out.copy_from.channel == "telegram":
+            if out.audience == Audience.STAFF and out.case_id in self._plain_cases:
+                return 2  # without topics: a header line, then the copy
             return 1 + extra
         atts = len(out.attachments)
         text = out.text or ""
-        if atts == 1 and len(text) <= CAPTION_MAX and out.attachments[0].kind in _CAPTIONED:
+        if atts == 1 and len(text) <= CAPTION_MAX and _captioned(out.attachments[0]):
             return 1 + extra
         return max(1, (len(split_text(text)) if text else 0) + atts) + extra
 
@@ -432,7 +689,7 @@ class TelegramChannel:
         parts: list[Callable[[], Awaitable[int]]] = []
         if out.copy_from is not None and out.copy_from.channel == "telegram":
             ref = out.copy_from
-            parts.append(lambda: self._copy(chat, int(ref.chat_id), int(ref.message_id), None))
+            parts.append(lambda: self._copy(chat, int(ref.chat_id), int(ref.message_id), None, None))
         else:
             parts = self._parts(chat, out.text, out.attachments, keyboard(out.buttons), None)
         return str(await self._run_parts(key, parts))
@@ -442,7 +699,7 @@ class TelegramChannel:
         """The API calls that show ``text`` and ``attachments`` (buttons on the last text part)."""
         parts: list[Callable[[], Awaitable[int]]] = []
         text = text or ""
-        if len(attachments) == 1 and len(text) <= CAPTION_MAX and attachments[0].kind in _CAPTIONED:
+        if len(attachments) == 1 and len(text) <= CAPTION_MAX and _captioned(attachments[0]):
             att = attachments[0]
             parts.append(lambda: self._send_file(chat, att, text or None, thread, markup, reply_to))
             return parts
@@ -455,8 +712,9 @@ class TelegramChannel:
             parts.append(lambda a=att, m=m: self._send_file(chat, a, None, thread, m, reply_to))
         return parts
 
-    async def _run_parts(self, key: str, parts: list[Callable[[], Awaitable[int]]]) -> int:
-        """Run the parts of one delivery; a retry skips those that already went out."""
+    async def _run_parts(self, key: str, parts: list[Callable[[], Awaitable[int]]], case_id: int | None = None) -> int:
+        """Run the parts of one delivery; a retry skips those that already went out. With ``case_id``, every
+        message sent is linked to the case (an operator's reply to any of them acts on the case)."""
         done_key = self.store.k("tg", "done", key)
         done = int(await self.redis.get(done_key) or 0) if len(parts) > 1 else 0
         last = 0
@@ -467,6 +725,8 @@ class TelegramChannel:
                 last = await part()
             except TelegramAPIError as e:
                 raise to_delivery_error(e) from e
+            if case_id:
+                await self.store.link("tgmsg", last, case_id, ttl=LINK_TTL)
             if len(parts) > 1:
                 await self.redis.set(done_key, i + 1, ex=86400)
         if len(parts) > 1:
@@ -479,16 +739,25 @@ class TelegramChannel:
                                         reply_parameters=reply, parse_mode=None)
         return m.message_id
 
-    async def _copy(self, chat: int, from_chat: int, message_id: int, thread: int | None) -> int:
-        m = await self.bot.copy_message(chat, from_chat, message_id, message_thread_id=thread)
+    async def _copy(self, chat: int, from_chat: int, message_id: int, thread: int | None,
+                    reply_to: int | None) -> int:
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+        m = await self.bot.copy_message(chat, from_chat, message_id, message_thread_id=thread,
+                                        reply_parameters=reply)
         return m.message_id
 
     async def _input(self, att: Attachment):
         if att.channel == "telegram":
             return att.ref  # a file_id this bot received: reusable as is
+        if att.size and att.size > UPLOAD_MAX:
+            raise DeliveryError(f"file too large for Telegram ({att.size // 2**20} MB; bots may send up to 50 MB)",
+                                permanent=True)
         if self.media is None:
             raise DeliveryError(f"cannot fetch a {att.channel} file (no media resolver)", permanent=True)
         media = await self.media(att)
+        if len(media.data) > UPLOAD_MAX:
+            raise DeliveryError(f"file too large for Telegram ({len(media.data) // 2**20} MB; bots may send up to "
+                                "50 MB)", permanent=True)
         return BufferedInputFile(media.data, filename=att.filename or media.filename)
 
     async def _send_file(self, chat: int, att: Attachment, caption: str | None, thread: int | None, markup,
@@ -501,6 +770,8 @@ class TelegramChannel:
         kind = att.kind
         if kind == AttachmentKind.PHOTO:
             m = await self.bot.send_photo(chat, file, **cap, **common)
+        elif _is_video_note(att):
+            m = await self.bot.send_video_note(chat, file, **common)  # a video note's file_id is no video
         elif kind == AttachmentKind.VIDEO:
             m = await self.bot.send_video(chat, file, **cap, **common)
         elif kind == AttachmentKind.VOICE:
@@ -535,10 +806,7 @@ class TelegramChannel:
         if out.kind == StaffKind.REPLY and "thread" in out.meta:
             thread = out.meta.get("thread")
             parts = self._parts(self.staff_chat, out.text, (), None, thread, out.meta.get("reply_to"))
-            mid = await self._run_parts(key, parts)
-            if out.case_id:
-                await self.store.link("tgmsg", mid, out.case_id)
-            return str(mid)
+            return str(await self._run_parts(key, parts, out.case_id))
         case = await self.store.get_case(out.case_id) if out.case_id else None
         if case is None:
             raise DeliveryError(f"no case {out.case_id}", permanent=True)
@@ -574,8 +842,11 @@ class TelegramChannel:
             parts = self._parts(chat, out.text, (), card_keyboard(case.id), thread)
         elif kind == StaffKind.CUSTOMER_MESSAGE:
             ref = out.copy_from
-            if ref is not None and ref.channel == "telegram" and not plain:
-                parts = [lambda: self._copy(chat, int(ref.chat_id), int(ref.message_id), thread)]
+            if ref is not None and ref.channel == "telegram":
+                parts = [lambda: self._copy(chat, int(ref.chat_id), int(ref.message_id), thread, reply_to)]
+                if plain:  # who and which case, then the message itself (locations, polls... as they are)
+                    who = out.meta.get("name") or case.display_name
+                    parts.insert(0, lambda: self._send_text(chat, f"{header}👤 {who}:", None, None, reply_to))
             else:
                 who = out.meta.get("name") or case.display_name
                 merged = int(out.meta.get("merged", 1))
@@ -586,8 +857,7 @@ class TelegramChannel:
                 parts = self._parts(chat, text, out.attachments, None, thread, reply_to)
         else:
             parts = self._parts(chat, header + out.text, out.attachments, None, thread, reply_to)
-        mid = await self._run_parts(key, parts)
-        await self.store.link("tgmsg", mid, case.id)
+        mid = await self._run_parts(key, parts, case.id)
         if kind == StaffKind.CASE_OPENED:
             await self.store.set_case_meta(case.id, tg_card=str(mid))
         if kind == StaffKind.STATUS and not plain and thread is not None:
@@ -612,6 +882,12 @@ class TelegramChannel:
 
     async def _place(self, case_id: int) -> tuple[int | None, bool]:
         """The case's topic (created now if it has none) -> (thread id, plain mode)."""
+        thread, plain = await self._find_place(case_id)
+        if plain:
+            self._plain_cases.add(case_id)
+        return thread, plain
+
+    async def _find_place(self, case_id: int) -> tuple[int | None, bool]:
         meta = await self.store.case_meta(case_id)
         if meta.get("tg_topic"):
             return int(meta["tg_topic"]), False
@@ -656,9 +932,8 @@ class TelegramChannel:
             return
         try:
             parts = self._parts(self.staff_chat, card, (), card_keyboard(case_id), thread)
-            mid = await self._run_parts(f"card:{case_id}:{thread}", parts)
+            mid = await self._run_parts(f"card:{case_id}:{thread}", parts, case_id)
         except DeliveryError as e:
             log.warning("telegram: re-posting the card of case %s failed: %s", case_id, e.reason)
             return
-        await self.store.link("tgmsg", mid, case_id)
         await self.store.set_case_meta(case_id, tg_card=str(mid))

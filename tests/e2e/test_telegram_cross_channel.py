@@ -15,6 +15,7 @@ class StubChannel:
     def __init__(self):
         self.media = None
         self.sent: list[tuple[Outbound, list[bytes]]] = []
+        self.downloads = 0
 
     async def send(self, out: Outbound, key: str) -> str:
         files = [(await self.media(a)).data for a in out.attachments]
@@ -22,6 +23,7 @@ class StubChannel:
         return str(len(self.sent))
 
     async def download(self, att: Attachment) -> Media:
+        self.downloads += 1
         return Media(b"vk bytes of " + att.ref.encode(), att.filename or "file.jpg", "image/jpeg")
 
     def limits(self, out: Outbound) -> list[Limit]:
@@ -49,3 +51,22 @@ async def test_vk_customer_photo_uploaded_and_operator_photo_downloaded(tg_bot, 
     await fake.wait_for(lambda: [s for s in vk.sent if s[0].attachments])
     out, files = next(s for s in vk.sent if s[0].attachments)
     assert files == [b"operator jpeg"] and out.text == "check this"
+
+
+async def test_a_file_over_telegrams_upload_limit_is_not_downloaded_and_the_customer_is_told(tg_bot, telegram_fake):
+    fake = telegram_fake
+    vk = StubChannel()
+    tg_bot.delivery.channels["vk"] = vk
+    vk.media = tg_bot.delivery.fetch_media
+    user = UserRef("vk", "556")
+    await tg_bot.hub.customer(Inbound(user, "оператор", "m1", name="Vasya"))
+    topic = await fake.wait_for(lambda: fake.topic_named("Vasya"))
+    await tg_bot.delivery.drain(5)
+    video = Attachment("video", "video-1_2", "vk", "v.mp4", "video/mp4", size=60 * 1024 * 1024)
+    await tg_bot.hub.customer(Inbound(user, "", "m2", attachments=(video,)))
+    await fake.wait_for(lambda: [s for s in vk.sent if "Не удалось передать" in s[0].text], what="the customer told")
+    await tg_bot.delivery.drain(5)
+    assert vk.downloads == 0 and tg_bot.delivery.stats["retried"] == 0
+    assert not [m for m in fake.topic_messages(topic.thread_id) if m.kind == "video"]
+    events = await tg_bot.store.events()
+    assert any(e.get("type") == "delivery_failed" and "too large" in e.get("reason", "") for e in events)

@@ -65,9 +65,11 @@ async def test_without_topics_operators_reply_to_messages(tg_bot, telegram_fake)
     fake.customer_says(ANNA, "/operator", name="Anna")
     card = (await fake.wait_for(lambda: with_text(fake.staff_messages(), "Case #1")))[0]
     assert card.thread_id is None and card.buttons
-    fake.customer_says(ANNA, "Где мой заказ?")
+    said = fake.customer_says(ANNA, "Где мой заказ?")
     relayed = (await fake.wait_for(lambda: with_text(fake.staff_messages(), "Где мой заказ?")))[0]
-    assert "#1" in relayed.text and relayed.reply_to == card.message_id
+    assert relayed.copy_of == (ANNA, said["message"]["message_id"]) and relayed.reply_to == card.message_id
+    header = next(m for m in fake.staff_messages() if m.message_id == relayed.message_id - 1)
+    assert header.text == "[#1] 👤 Anna:" and header.reply_to == card.message_id
     # an operator replies to the relayed message: the customer gets it
     op = fake.operator_says(None, "Заказ в пути", reply_to=relayed.message_id)
     back = await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.copy_of])
@@ -132,3 +134,33 @@ async def test_no_429_under_a_burst_and_merging_when_the_group_budget_is_spent(t
     relays = [m for m in fake.topic_messages(topic.thread_id) if m.kind in ("copy", "text")][1:]
     assert len(relays) < 30, "nothing was merged although the group budget (20 per window) was exceeded"
     assert tg_bot.delivery.stats["merged"] > 0
+
+
+async def test_without_topics_a_location_is_copied_under_a_header(tg_bot, telegram_fake):
+    fake = telegram_fake
+    fake.forum = False
+    fake.customer_says(ANNA, "/operator", name="Anna")
+    card = (await fake.wait_for(lambda: with_text(fake.staff_messages(), "Case #1")))[0]
+    fake.customer_says(ANNA, None, location={"latitude": 55.75, "longitude": 37.62})
+    copy = (await fake.wait_for(lambda: [m for m in fake.staff_messages() if m.kind == "copy:location"]))[0]
+    assert copy.reply_to == card.message_id
+    header = next(m for m in fake.staff_messages() if m.message_id == copy.message_id - 1)
+    assert header.text == "[#1] 👤 Anna:" and header.reply_to == card.message_id
+    # both belong to the case: an operator may answer either
+    for i, target in enumerate((header, copy)):
+        fake.operator_says(None, f"Вижу, спасибо {i}", reply_to=target.message_id)
+        await fake.wait_for(lambda i=i: with_text(fake.sent_to(ANNA), f"спасибо {i}"))
+
+
+async def test_a_file_too_large_for_telegram_is_not_retried_and_is_reported(tg_bot, telegram_fake):
+    fake = telegram_fake
+    topic = await open_case(fake)
+    fake.operator_says(topic.thread_id, "/take")
+    await fake.wait_for(lambda: with_text(fake.sent_to(ANNA), "взял"))
+    await tg_bot.delivery.drain(5)
+    fake.too_large = 1
+    fake.operator_sends_photo(topic.thread_id, b"a huge photo")
+    notice = await fake.wait_for(
+        lambda: with_text(fake.topic_messages(topic.thread_id), "file too large for Telegram"), what="the notice")
+    assert "Not delivered" in notice[0].text
+    assert tg_bot.delivery.stats["retried"] == 0

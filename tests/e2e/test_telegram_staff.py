@@ -46,6 +46,9 @@ async def test_relay_both_ways_text_and_photo(tg_bot, telegram_fake):
     await fake.wait_for(lambda: "🔧" in fake.topics[thread].name, what="the topic renamed")
     case = await tg_bot.store.get_case(1)
     assert case.status is CaseStatus.IN_PROGRESS and case.operator == "Olga Petrova"
+    redis = tg_bot.store.redis
+    assert await redis.ttl(tg_bot.store.k("ref", "tgtopic", thread)) == -1  # topics stay linked for good
+    assert await redis.ttl(tg_bot.store.k("ref", "tgmsg", relayed[0].message_id)) > 0  # messages expire
 
 
 async def test_notes_are_not_relayed(tg_bot, telegram_fake):
@@ -108,9 +111,10 @@ async def test_staff_commands(tg_bot, telegram_fake):
 
 async def test_commands_outside_the_staff_group_are_not_commands(tg_bot, telegram_fake):
     fake = telegram_fake
-    await open_case(fake, ANNA)
-    fake.customer_says(ANNA, "/resolve")
-    await fake.wait_for(lambda: to_customer(fake, ANNA, "Не знаю команды"), what="refused")
+    topic = await open_case(fake, ANNA)
+    fake.customer_says(ANNA, "/resolve")  # in an open case: a message for the operator like any other
+    await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id) if m.text == "/resolve"],
+                        what="relayed")
     case = await tg_bot.store.get_case(1)
     assert case.status is CaseStatus.ACCEPTED
 
@@ -149,3 +153,62 @@ async def test_simultaneous_handoffs_of_one_customer_via_two_updates_batches(tg_
     await fake.wait_for(lambda: fake.topic_named("Boris"))
     await tg_bot.delivery.drain(10)
     assert len([t for t in fake.topics.values() if "Boris" in t.name]) == 1
+
+
+async def test_an_anonymous_administrator_is_an_operator(tg_bot, telegram_fake):
+    fake = telegram_fake
+    topic = await open_case(fake, ANNA)
+    fake.operator_says(topic.thread_id, "/take", anonymous=True)  # no signature: "Operator"
+    await fake.wait_for(lambda: to_customer(fake, ANNA, "взял"))
+    assert (await tg_bot.store.get_case(1)).operator == "Operator"
+    fake.operator_says(topic.thread_id, "Здравствуйте, смотрю", anonymous=True, signature="Lead")
+    await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.text == "Здравствуйте, смотрю"])
+    log = await tg_bot.store.transcript(1)
+    assert any(e["who"] == "operator" and "смотрю" in e["text"] for e in log)
+
+
+async def test_only_staff_commands_are_commands_in_a_topic(tg_bot, telegram_fake):
+    fake = telegram_fake
+    topic = await open_case(fake, ANNA)
+    fake.operator_says(topic.thread_id, "/take")
+    await fake.wait_for(lambda: to_customer(fake, ANNA, "взял"))
+    fake.operator_says(topic.thread_id, "/etc/hosts is the file to check")
+    await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.text == "/etc/hosts is the file to check"])
+    await tg_bot.delivery.drain(5)
+    assert not [m for m in fake.topic_messages(topic.thread_id) if "Unknown command" in (m.text or "")]
+    assert not to_customer(fake, ANNA, "/take")
+
+
+async def test_a_reply_to_a_message_of_no_known_case_asks_for_case_n(tg_bot, telegram_fake, redis):
+    fake = telegram_fake
+    fake.forum = False
+    fake.customer_says(ANNA, "/operator", name="Anna")
+    card = (await fake.wait_for(lambda: [m for m in fake.staff_messages() if "Case #1" in (m.text or "")]))[0]
+    link = tg_bot.store.k("ref", "tgmsg", card.message_id)
+    assert 0 < await redis.ttl(link) <= 90 * 24 * 3600  # per-message links expire
+    assert await redis.ttl(tg_bot.store.k("ref", "tgmsg", "nope")) == -2
+    await redis.delete(link)  # as after 90 days
+    op = fake.operator_says(None, "Заказ в пути", reply_to=card.message_id)
+    told = await fake.wait_for(lambda: [m for m in fake.staff_messages() if "use /case N" in (m.text or "")])
+    assert told[0].text.startswith("I don't know which case") and told[0].reply_to == op["message"]["message_id"]
+    # a reply to a colleague is just a conversation between operators
+    fake.operator_says(None, "coffee?", reply_to=op["message"]["message_id"], user_id=502, name="Ivan")
+    await asyncio.sleep(0.3)
+    await tg_bot.delivery.drain(5)
+    assert len([m for m in fake.staff_messages() if "use /case N" in (m.text or "")]) == 1
+    assert not [m for m in fake.sent_to(ANNA) if m.copy_of or "Заказ" in (m.text or "")]
+
+
+async def test_edits_are_relayed_both_ways(tg_bot, telegram_fake):
+    fake = telegram_fake
+    topic = await open_case(fake, ANNA)
+    said = fake.customer_says(ANNA, "Заказ 123")
+    await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id) if m.text == "Заказ 123"])
+    fake.customer_edits(said, "Заказ 124")
+    await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id)
+                                 if m.text == "✏️ edited: Заказ 124"], what="the customer's edit in the topic")
+    op = fake.operator_says(topic.thread_id, "Смотрю 123")
+    await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.text == "Смотрю 123"])
+    fake.operator_edits(op, "Смотрю 124")
+    await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.text == "✏️ Смотрю 124"],
+                        what="the operator's edit sent to the customer")

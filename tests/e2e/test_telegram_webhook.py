@@ -83,3 +83,16 @@ async def test_healthz_503_when_redis_does_not_answer():
     finally:
         await runner.cleanup()
         await dead.aclose()
+
+
+async def test_without_a_secret_the_webhook_refuses_everything(telegram_fake, bot_factory):
+    """runner.check refuses TELEGRAM_WEBHOOK_URL without TELEGRAM_WEBHOOK_SECRET; should it run anyway, nothing
+    can prove an update comes from Telegram, so every request is refused."""
+    fake = telegram_fake
+    bot = await bot_factory(**telegram_settings(fake), TELEGRAM_WEBHOOK_URL="{base}/webhooks/telegram")
+    await fake.wait_for(lambda: fake.webhook, what="setWebhook")
+    update = fake.customer_says(ANNA, "Как сбросить пароль?")
+    assert await fake.deliver(update) == 403
+    assert await fake.deliver(update, secret="anything") == 403
+    await bot.delivery.drain(5)
+    assert not fake.sent_to(ANNA)

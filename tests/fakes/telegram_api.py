@@ -4,11 +4,13 @@ It serves ``/bot{token}/{method}`` (JSON, urlencoded or multipart bodies, as aio
 ``/file/bot{token}/{path}``; records everything sent, per chat and topic; enforces Telegram's limits
 (1 message/s per private chat, 20/min per group, 30/s overall; windows multiplied by ``scale``) with the
 real 429 answer; and has switches for the failures the bot must survive (blocked bot, topics disabled,
-deleted topic, 5xx).
+deleted topic, 5xx, 413, a staff group the bot cannot use: ``staff_exists``, ``staff_type``, ``bot_status``,
+``can_manage_topics``). An unknown token gets 401, as from Telegram.
 
 Test side: ``customer_says`` / ``customer_sends`` / ``press`` / ``operator_says`` / ``operator_press`` queue
 updates (served by getUpdates, or POSTed to the webhook with ``deliver``); ``sent_to`` / ``topic_messages``
-read what the bot sent; ``wait_for(predicate)`` polls.
+read what the bot sent; ``wait_for(predicate)`` polls. ``customer_edits`` / ``operator_edits`` queue an
+``edited_message``; ``operator_says(..., anonymous=True)`` posts as the group (an anonymous administrator).
 """
 
 from __future__ import annotations
@@ -30,8 +32,11 @@ from aiohttp import web
 SEND_METHODS = {
     "sendMessage": "text", "sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice",
     "sendVideo": "video", "sendSticker": "sticker", "sendAudio": "audio", "copyMessage": "copy",
+    "sendVideoNote": "video_note",
 }
-FILE_FIELDS = {"photo", "document", "voice", "video", "sticker", "audio"}
+FILE_FIELDS = {"photo", "document", "voice", "video", "sticker", "audio", "video_note"}
+CONTENT_FIELDS = {"location", "contact", "poll", "venue", "dice"}  # no text, no file: only copyMessage shows them
+ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
 INT_FIELDS = {"chat_id", "from_chat_id", "message_id", "message_thread_id", "offset", "limit", "timeout",
               "reply_to_message_id"}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "reply_parameters", "entities", "caption_entities"}
@@ -102,6 +107,11 @@ class FakeTelegram:
         self.blocked: set[int] = set()
         self.forum = True
         self.fail_next: int = 0  # answer 500 to the next N sending calls
+        self.too_large: int = 0  # answer 413 Request Entity Too Large to the next N sending calls
+        self.staff_exists = True  # getChat / getChatMember of the staff group: "chat not found" when False
+        self.staff_type = "supergroup"
+        self.bot_status = "administrator"  # the bot in the staff group: administrator, member...
+        self.can_manage_topics = True
         self.force_429: list[int] = []  # answer 429 with these retry_after values to the next sending calls
         # limits and what they caught
         self.per_chat = (1, 1.0)
@@ -200,17 +210,46 @@ class FakeTelegram:
     def _staff_chat(self) -> dict:
         return {"id": self.staff_chat, "type": "supergroup", "title": "Support staff", "is_forum": self.forum}
 
+    def bot_user(self) -> dict:
+        return {"id": int(self.token.split(":")[0]), "is_bot": True, "first_name": "Support",
+                "username": self.bot_username}
+
     def operator_says(self, thread_id: int | None, text: str | None = None, *, user_id: int = 501,
-                      name: str = "Olga Petrova", reply_to: int | None = None, **extra: Any) -> dict:
-        """An operator writes in the staff group: in a topic (``thread_id``) and/or as a reply."""
+                      name: str = "Olga Petrova", reply_to: int | None = None, anonymous: bool = False,
+                      signature: str | None = None, **extra: Any) -> dict:
+        """An operator writes in the staff group: in a topic (``thread_id``) and/or as a reply (to a message of
+        the bot: its ``from`` is the bot). ``anonymous``: an administrator posting as the group."""
         chat = self._staff_chat()
         if thread_id is not None:
             extra.setdefault("message_thread_id", thread_id)
             extra.setdefault("is_topic_message", True)
         if reply_to is not None:
-            extra["reply_to_message"] = {"message_id": reply_to, "date": int(time.time()), "chat": chat}
-        msg = self._message(chat, self._user(user_id, name, None, "en"), text, **extra)
+            replied: dict[str, Any] = {"message_id": reply_to, "date": int(time.time()), "chat": chat}
+            if any(s.chat_id == self.staff_chat and s.message_id == reply_to for s in self.sent):
+                replied["from"] = self.bot_user()
+            elif (self.staff_chat, reply_to) in self.messages:
+                replied["from"] = self.messages[(self.staff_chat, reply_to)].get("from")
+            extra["reply_to_message"] = replied
+        sender = self._user(user_id, name, None, "en")
+        if anonymous:
+            sender = ANONYMOUS_BOT
+            extra["sender_chat"] = {k: v for k, v in chat.items() if k != "is_forum"}
+            extra["author_signature"] = signature
+        msg = self._message(chat, sender, text, **extra)
         return self.push_update({"message": msg})
+
+    def customer_edits(self, update: dict, text: str) -> dict:
+        """The customer edits the message of ``update`` (as returned by ``customer_says``)."""
+        return self._edit(update, text)
+
+    def operator_edits(self, update: dict, text: str) -> dict:
+        return self._edit(update, text)
+
+    def _edit(self, update: dict, text: str) -> dict:
+        msg = {**update["message"], "edit_date": int(time.time())}
+        msg["caption" if "caption" in msg else "text"] = text
+        self.messages[(msg["chat"]["id"], msg["message_id"])] = msg
+        return self.push_update({"edited_message": msg})
 
     def operator_sends_photo(self, thread_id: int | None, data: bytes = b"\x89PNG operator photo", **kw: Any) -> dict:
         file_id = self.add_file(data, "op.jpg")
@@ -344,6 +383,9 @@ class FakeTelegram:
             self.fail_next -= 1
             self.server_errors += 1
             return self._error(500, "Internal Server Error")
+        if self.too_large > 0:
+            self.too_large -= 1
+            return self._error(413, "Request Entity Too Large")
         not_before = self._retry_not_before.get(chat)
         if not_before is not None:
             if now < not_before:
@@ -420,6 +462,8 @@ class FakeTelegram:
                     obj = original[f]
                     rec.file = (obj[-1] if isinstance(obj, list) else obj)["file_id"]
                     rec.kind = f"copy:{f}"
+            for f in CONTENT_FIELDS & original.keys():
+                rec.kind = f"copy:{f}"
             self.sent.append(rec)
             return self._ok({"message_id": mid})
         if kind == "text":
@@ -442,6 +486,8 @@ class FakeTelegram:
             elif kind == "sticker":
                 result["sticker"] = {**obj, "width": 512, "height": 512, "is_animated": False, "is_video": False,
                                      "type": "regular"}
+            elif kind == "video_note":
+                result[kind] = {**obj, "length": 240, "duration": 1}
             elif kind in ("voice", "audio", "video"):
                 result[kind] = {**obj, "duration": 1, **({"width": 1, "height": 1} if kind == "video" else {})}
             else:
@@ -470,6 +516,33 @@ class FakeTelegram:
                         await self._cond.wait_for(lambda: bool(self._updates) or self.closing)
         batch = [u for u in self._updates if u["update_id"] >= offset][:limit]
         return self._ok(batch)
+
+    async def m_getChat(self, params: dict) -> web.Response:
+        chat = int(params.get("chat_id", 0))
+        if chat != self.staff_chat or not self.staff_exists:
+            return self._error(400, "Bad Request: chat not found")
+        return self._ok({**self._staff_chat(), "type": self.staff_type, "accent_color_id": 0,
+                         "max_reaction_count": 11,
+                         "accepted_gift_types": {k: True for k in ("unlimited_gifts", "limited_gifts",
+                                                                   "unique_gifts", "premium_subscription",
+                                                                   "gifts_from_channels")}})
+
+    async def m_getChatMember(self, params: dict) -> web.Response:
+        chat = int(params.get("chat_id", 0))
+        if chat != self.staff_chat or not self.staff_exists:
+            return self._error(400, "Bad Request: chat not found")
+        user = int(params.get("user_id", 0))
+        if user != self.bot_user()["id"]:
+            return self._ok({"status": "member", "user": self._user(user)})
+        if self.bot_status == "administrator":
+            rights = {k: True for k in ("can_be_edited", "can_manage_chat", "can_change_info", "can_delete_messages",
+                                        "can_invite_users", "can_restrict_members", "can_pin_messages",
+                                        "can_promote_members", "can_manage_video_chats", "can_post_stories",
+                                        "can_edit_stories", "can_delete_stories", "can_send_welcome_messages")}
+            rights["can_be_edited"] = False
+            return self._ok({"status": "administrator", "user": self.bot_user(), "is_anonymous": False,
+                             "can_manage_topics": self.can_manage_topics, **rights})
+        return self._ok({"status": self.bot_status, "user": self.bot_user()})
 
     async def m_setWebhook(self, params: dict) -> web.Response:
         self.webhook = {"url": params.get("url"), "secret_token": params.get("secret_token")}

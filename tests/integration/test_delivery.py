@@ -7,14 +7,18 @@ import itertools
 import time
 
 import pytest
+import redis.asyncio as aioredis
 
 from bots.channel import DeliveryError, Limit, Media
 from bots.delivery import Delivery
-from core.messages import Attachment, Audience, Outbound, StaffKind, UserRef, to_customer, to_staff
+from core.messages import Attachment, Audience, MessageRef, Outbound, StaffKind, UserRef, to_customer, to_staff
+from core.store import Store
+from tests.fakes.telegram_api import free_port
 
 
 class Recorder:
-    """A channel that records sends; ``script`` maps a text to the errors its next sends raise."""
+    """A channel that records sends; ``script`` maps a text to the errors its next sends raise, ``slow`` to the
+    seconds its next sends hang before they go out."""
 
     name = "rec"
 
@@ -22,6 +26,7 @@ class Recorder:
         self.sent: list[tuple[float, Outbound, str]] = []
         self.staff_sent: list[tuple[float, Outbound, str]] = []
         self.script: dict[str, list[Exception]] = {}
+        self.slow: dict[str, list[float]] = {}
         self.per, self.count, self.group = per, count, group
         self.media = None
         self.files = {"f1": b"bytes of f1"}
@@ -32,18 +37,21 @@ class Recorder:
             return [Limit("group", *self.group)] * n
         return [Limit(f"chat:{out.to.user_id}", self.count, self.per), Limit("global", 30, 1.0)]
 
-    def _maybe_fail(self, out: Outbound) -> None:
+    async def _maybe_fail(self, out: Outbound) -> None:
         errors = self.script.get(out.text)
         if errors:
             raise errors.pop(0)
+        delays = self.slow.get(out.text)
+        if delays:
+            await asyncio.sleep(delays.pop(0))
 
     async def send(self, out: Outbound, key: str) -> str:
-        self._maybe_fail(out)
+        await self._maybe_fail(out)
         self.sent.append((time.monotonic(), out, key))
         return str(len(self.sent))
 
     async def send_staff(self, out: Outbound, key: str) -> str:
-        self._maybe_fail(out)
+        await self._maybe_fail(out)
         self.staff_sent.append((time.monotonic(), out, key))
         return str(len(self.staff_sent))
 
@@ -180,3 +188,44 @@ async def test_run_loop_sends_what_is_enqueued_later(store, rec, desk, delivery)
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_copy_only_message_is_not_merged_away(store, desk):
+    """A location or contact exists only as the original to copy: merging stops at it, it is copied alone."""
+    rec = Recorder(group=(1, 60.0))  # one per 3 s at this scale: the budget is spent after the first send
+    d = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE)
+    location = MessageRef("telegram", "1", "77")
+    outs = [to_staff(7, "first", StaffKind.CUSTOMER_MESSAGE), to_staff(7, "hi", StaffKind.CUSTOMER_MESSAGE),
+            to_staff(7, "", StaffKind.CUSTOMER_MESSAGE, copy_from=location),
+            to_staff(7, "later", StaffKind.CUSTOMER_MESSAGE)]
+    await d.enqueue(outs)
+    assert await d.drain(20)
+    sent = [o for _, o, _ in rec.staff_sent]
+    assert [o.text for o in sent] == ["first", "hi", "", "later"]
+    assert sent[2].copy_from == location and sent[1].copy_from is None
+    assert d.stats["merged"] == 0
+
+
+async def test_a_send_that_hangs_is_cut_off_before_the_lease_ends_and_retried(store, rec, desk):
+    d = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE, backoff=0.1, lease_seconds=0.5)
+    rec.slow["hi"] = [30.0]
+    await d.enqueue([to_customer(ANNA, "hi")])
+    t0 = time.monotonic()
+    assert await d.drain(10)
+    assert time.monotonic() - t0 < 5
+    assert [o.text for _, o, _ in rec.sent] == ["hi"]
+    assert d.stats["retried"] == 1 and not desk.failed
+
+
+async def test_run_survives_redis_being_away(rec, desk):
+    dead = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    d = Delivery(Store(dead, "test:dead:"), desk, {"rec": rec}, rec, time_scale=SCALE, max_backoff=0.2)
+    task = asyncio.create_task(d.run())
+    try:
+        await asyncio.sleep(1.0)
+        assert not task.done(), task.exception() if task.done() else None
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await dead.aclose()
+    assert task.cancelled()

@@ -53,3 +53,33 @@ def test_limits_count_every_api_call():
     opened = ch.limits(to_staff(1, "card", StaffKind.CASE_OPENED))
     assert [lim.key for lim in opened].count("tg:group:-100") == 2  # the topic counts as a message
     assert all(lim.count == 20 and lim.per == 60.0 for lim in opened if lim.key.startswith("tg:group"))
+
+
+def test_too_large_and_migrated_chats_are_permanent():
+    from aiogram.exceptions import TelegramEntityTooLarge, TelegramMigrateToChat
+
+    too_large = to_delivery_error(TelegramEntityTooLarge(METHOD, "Request Entity Too Large"))
+    assert too_large.permanent and too_large.reason == "file too large for Telegram"
+    moved = to_delivery_error(TelegramMigrateToChat(METHOD, "Bad Request: group chat was upgraded", -1009))
+    assert moved.permanent and "-1009" in moved.reason
+
+
+def test_a_relay_without_topics_counts_the_header_too():
+    ch = channel()
+    copy = to_staff(5, "", StaffKind.CUSTOMER_MESSAGE, copy_from=MessageRef("telegram", "42", "7"))
+    assert len(ch.limits(copy)) == 2  # one group unit, one global
+    ch._plain_cases.add(5)
+    assert len(ch.limits(copy)) == 4
+
+
+def test_a_gif_is_one_attachment():
+    from aiogram.types import Message
+
+    from bots.telegram.channel import attachments_of
+
+    gif = {"file_id": "G1", "file_unique_id": "g1", "file_name": "cat.gif.mp4", "mime_type": "video/mp4"}
+    msg = Message.model_validate({
+        "message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
+        "animation": {**gif, "width": 1, "height": 1, "duration": 1}, "document": gif,
+    })
+    assert [(a.kind, a.ref) for a in attachments_of(msg)] == [("document", "G1")]
