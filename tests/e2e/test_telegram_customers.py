@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from aiogram.types import Message
+
+from bots.telegram.channel import attachments_of
+from core.messages import UserRef, to_customer
+
 ANNA = 7001
 
 
@@ -68,3 +73,19 @@ async def test_customer_media_kinds_reach_the_topic(tg_bot, telegram_fake):
     kinds = [c.kind for c in copies]
     assert kinds == ["copy:photo", "copy:document", "copy:voice", "copy:sticker", "copy:video"]
     assert copies[0].text == "screenshot"
+
+
+async def test_a_video_note_stays_a_video_note(tg_bot, telegram_fake):
+    fake = telegram_fake
+    fake.customer_says(ANNA, "/operator")
+    topic = await fake.wait_for(lambda: fake.topic_named("Anna"))
+    note_id = fake.add_file(b"round video", "note.mp4")
+    fake.customer_says(ANNA, None, video_note={"file_id": note_id, "file_unique_id": note_id, "length": 240,
+                                               "duration": 2})
+    await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id) if m.kind == "copy:video_note"])
+    # shown again from its file_id (as when merged): sendVideoNote, not sendVideo (Telegram refuses that)
+    msg = Message.model_validate(fake.messages[(ANNA, max(mid for chat, mid in fake.messages if chat == ANNA))])
+    out = to_customer(UserRef("telegram", str(ANNA)), "", attachments=attachments_of(msg))
+    await tg_bot.hub.submit([out])
+    sent = await fake.wait_for(lambda: fake.sent_to(ANNA, kind="video_note"))
+    assert sent[0].file == note_id
