@@ -7,10 +7,12 @@ become numbered lines (``numbered``), which the desk maps back from a typed digi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+import aiohttp
 from aiohttp import web
 
 from core.messages import Attachment, Outbound
@@ -96,3 +98,23 @@ async def fetch_media(channel: Channel, attachment: Attachment) -> Media:
         raise DeliveryError(f"cannot fetch a {attachment.channel} file for {channel.name} (no media resolver)",
                             permanent=True)
     return await channel.media(attachment)
+
+
+MAX_DOWNLOAD = 50 * 1024 * 1024  # files larger than this are not relayed between channels
+
+
+def too_large(size: int | None, cap: int = MAX_DOWNLOAD) -> DeliveryError:
+    got = f"{math.ceil(size / 2**20)} MB" if size else f"over {cap // 2**20} MB"
+    return DeliveryError(f"file too large ({got}; files over {cap // 2**20} MB are not relayed)", permanent=True)
+
+
+async def read_capped(resp: aiohttp.ClientResponse, cap: int = MAX_DOWNLOAD) -> bytes:
+    """The body, refused (``too_large``) when its Content-Length, or what actually arrives, exceeds ``cap``."""
+    if resp.content_length is not None and resp.content_length > cap:
+        raise too_large(resp.content_length, cap)
+    data = bytearray()
+    async for chunk in resp.content.iter_chunked(256 * 1024):
+        data += chunk
+        if len(data) > cap:
+            raise too_large(None, cap)
+    return bytes(data)

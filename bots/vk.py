@@ -26,7 +26,6 @@ import hmac
 import io
 import json
 import logging
-import math
 import mimetypes
 import secrets
 from collections.abc import Awaitable, Callable
@@ -40,7 +39,7 @@ from vk_api.exceptions import ApiError, ApiHttpError
 from vk_api.keyboard import MAX_INLINE_LINES, VkKeyboard, VkKeyboardColor
 from vk_api.upload import VkUpload
 
-from bots.channel import DeliveryError, Limit, Media, fetch_media, numbered
+from bots.channel import MAX_DOWNLOAD, DeliveryError, Limit, Media, fetch_media, numbered, read_capped, too_large
 from bots.runner import ConfigError
 from core.config import Settings
 from core.messages import Attachment, AttachmentKind, Inbound, Outbound, customer
@@ -75,7 +74,6 @@ PERMANENT_ERRORS = {
 # Rate limits: wait that long and retry (6: too many requests per second; 9: flood control; 29: rate limit)
 RATE_ERRORS = {6: 1.0, 9: 10.0, 29: 60.0}
 RETRYABLE_ERRORS = {1, 10}  # unknown error, internal server error
-MAX_DOWNLOAD = 50 * 1024 * 1024  # larger files are not relayed
 RETRY_DELAY, RETRY_DELAY_MAX = 1.0, 30.0  # a long-poll update that failed: retried with this backoff
 PARK_AFTER = 20  # attempts (about 8 minutes) before a failing update is parked in Redis and intake moves on
 
@@ -530,22 +528,6 @@ class VkChannel:
         filename = attachment.filename or "file" + (mimetypes.guess_extension(mime or "") or "")
         return Media(data, filename, mime)
 
-
-def too_large(size: int | None, cap: int = MAX_DOWNLOAD) -> DeliveryError:
-    got = f"{math.ceil(size / 2**20)} MB" if size else f"over {cap // 2**20} MB"
-    return DeliveryError(f"file too large ({got}; files over {cap // 2**20} MB are not relayed)", permanent=True)
-
-
-async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
-    """The body, refused (``too_large``) when its Content-Length, or what actually arrives, exceeds ``cap``."""
-    if resp.content_length is not None and resp.content_length > cap:
-        raise too_large(resp.content_length, cap)
-    data = bytearray()
-    async for chunk in resp.content.iter_chunked(256 * 1024):
-        data += chunk
-        if len(data) > cap:
-            raise too_large(None, cap)
-    return bytes(data)
 
 
 def _int(value: Any) -> int | None:

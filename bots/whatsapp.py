@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 import mimetypes
 import re
 import time
@@ -35,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from bots.channel import DeliveryError, Limit, Media, fetch_media, numbered
+from bots.channel import MAX_DOWNLOAD, DeliveryError, Limit, Media, fetch_media, numbered, read_capped, too_large
 from core.cards import fmt_time
 from core.config import Settings
 from core.messages import (
@@ -68,7 +67,6 @@ ROW_TITLE_MAX = 24
 ROW_DESCRIPTION_MAX = 72
 TEMPLATE_PARAM_MAX = 1024
 LAST_TTL = 8 * 24 * 3600
-MAX_DOWNLOAD = 50 * 1024 * 1024  # larger files are not relayed
 UNSUPPORTED_NOTICE_TTL = 3600  # the "not supported" reply: at most once an hour per customer
 # WhatsApp-only wording (kept here rather than in core/texts, which the desk owns)
 UNSUPPORTED_TEXT = {
@@ -533,22 +531,6 @@ class WhatsAppChannel:
         last = await self.store.redis.get(self._last_key(wa_id))
         return float(last) + WINDOW if last is not None else None
 
-
-def too_large(size: int | None, cap: int = MAX_DOWNLOAD) -> DeliveryError:
-    got = f"{math.ceil(size / 2**20)} MB" if size else f"over {cap // 2**20} MB"
-    return DeliveryError(f"file too large ({got}; files over {cap // 2**20} MB are not relayed)", permanent=True)
-
-
-async def read_capped(resp: aiohttp.ClientResponse, cap: int) -> bytes:
-    """The body, refused (``too_large``) when its Content-Length, or what actually arrives, exceeds ``cap``."""
-    if resp.content_length is not None and resp.content_length > cap:
-        raise too_large(resp.content_length, cap)
-    data = bytearray()
-    async for chunk in resp.content.iter_chunked(256 * 1024):
-        data += chunk
-        if len(data) > cap:
-            raise too_large(None, cap)
-    return bytes(data)
 
 
 def _int(value: Any) -> int | None:
