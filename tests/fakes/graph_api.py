@@ -26,6 +26,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.streaming import stream_big_file
+
 VERSION = "v21.0"
 
 
@@ -148,20 +150,7 @@ class FakeGraph:
             return web.Response(status=401)
         if request.match_info["media_id"] in self.big_media:
             size, _, with_length = self.big_media[request.match_info["media_id"]]
-            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-            if with_length:
-                resp.content_length = size
-            else:
-                resp.enable_chunked_encoding()
-            await resp.prepare(request)
-            chunk = bytes(1024 * 1024)
-            try:
-                for offset in range(0, size, len(chunk)):
-                    await resp.write(chunk[: size - offset])
-                await resp.write_eof()
-            except (ConnectionResetError, RuntimeError):
-                pass  # the client stopped reading
-            return resp
+            return await stream_big_file(request, size, with_length)
         item = self.media.get(request.match_info["media_id"])
         if item is None:
             return web.Response(status=404)

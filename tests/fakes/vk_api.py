@@ -25,6 +25,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.streaming import stream_big_file
+
 API_VERSION = "5.199"
 
 
@@ -327,20 +329,7 @@ class FakeVk:
         self.downloads.append(request.match_info["id"])
         if request.match_info["id"] in self.big_files:
             size, with_length = self.big_files[request.match_info["id"]]
-            resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-            if with_length:
-                resp.content_length = size
-            else:
-                resp.enable_chunked_encoding()
-            await resp.prepare(request)
-            chunk = bytes(1024 * 1024)
-            try:
-                for offset in range(0, size, len(chunk)):
-                    await resp.write(chunk[: size - offset])
-                await resp.write_eof()
-            except (ConnectionResetError, RuntimeError):
-                pass  # the client stopped reading
-            return resp
+            return await stream_big_file(request, size, with_length)
         item = self.files.get(request.match_info["id"])
         if item is None:
             return web.Response(status=404)
