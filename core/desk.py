@@ -43,9 +43,10 @@ COMMANDS = {
 STAFF_COMMANDS = ("take", "needinfo", "resolve", "escalate", "reopen", "case", "ban", "unban")
 # A short message made of these words asks for a person, whatever the FAQ says.
 _HUMAN_WORDS = re.compile(
-    r"\b(оператор\w*|человек\w*|живо\w* человек\w*|сотрудник\w*|специалист\w*|"
-    r"operator|human|agent|real person|live person|person)\b"
+    r"\b(оператор\w*|живо\w* человек\w*|с человеком|человека позовите|позовите человека|сотрудник\w*|"
+    r"operator|human|real person|live person|live agent|a person)\b"
 )
+_CHOICE = re.compile(r"[0-9]{1,2}")  # a typed button number (ASCII digits only)
 _NOTE = re.compile(r"\[[^\]]*\]|https?://\S+")
 _COMMAND = re.compile(r"^/([^\s@]+)(?:@\S+)?\s*(.*)$", re.S)
 LABEL_MAX = 60
@@ -104,11 +105,14 @@ class SupportDesk:
         state.update({k: v for k, v in profile.items() if v is not None})
 
         payload = event.payload
-        if payload is None and text.isdigit() and state.get("buttons"):
-            offered = json.loads(state["buttons"])
+        if payload is None and _CHOICE.fullmatch(text):
+            number = int(text)
+            offered = json.loads(state.get("buttons") or "[]")
             fresh = self.clock() - float(state.get("buttons_at") or 0) <= BUTTONS_TTL
-            if fresh and 1 <= int(text) <= len(offered):
-                payload = offered[int(text) - 1]
+            if fresh and 1 <= number <= len(offered):
+                payload = offered[number - 1]
+            elif state.get("rate_case") and 1 <= number <= 5:  # the rating asked for, even after other messages
+                payload = f"rate:{state['rate_case']}:{number}"
         if payload:
             return await self._on_payload(event, payload, state, lang)
 
@@ -120,8 +124,9 @@ class SupportDesk:
         case = await self.store.open_case_of(user)
         if case is not None:  # everything else, "/home is full" included, goes to the operator
             return await self._relay(case, event, text)
-        if command:
-            return [to_customer(user, t("unknown_command", lang, command="/" + command.group(1)))]
+        if command or text == "/":
+            shown = "/" + command.group(1) if command else "/"
+            return [to_customer(user, t("unknown_command", lang, command=shown))]
 
         await self.store.record("message", customer=user.key, channel=user.channel)
         if not text and event.attachments:
@@ -132,6 +137,12 @@ class SupportDesk:
         await self.store.push_recent(user, "customer", text, event.attachments)
         if self._asks_for_human(text):
             return await self._handoff(event, state, lang, HandoffReason.REQUESTED)
+        small_talk = _small_talk(text)
+        if small_talk:
+            await self.store.record("small_talk", customer=user.key, kind=small_talk)
+            return [to_customer(user, t(small_talk, lang))]
+        if not any(ch.isalnum() for ch in text):  # emoji, punctuation: nothing to look up
+            return [to_customer(user, t("no_words", lang))]
         return await self._answer(user, text[: self.max_chars], state, lang)
 
     def _language(self, text: str, event: Inbound, state: dict[str, str]) -> str:
@@ -199,7 +210,7 @@ class SupportDesk:
         if kind == "nohelp":
             await self.store.record("faq_not_helped", customer=user.key, entry=arg or None)
             await self.store.push_recent(user, "customer", f"(the answer {arg} did not help)")
-            return [self._offer_operator(user, lang, "no_match", HandoffReason.NOT_HELPED)]
+            return [self._offer_operator(user, lang, "not_helped", HandoffReason.NOT_HELPED)]
         if kind == "op":
             reason = arg if arg in HandoffReason._value2member_map_ else HandoffReason.REQUESTED
             return await self._handoff(event, state, lang, reason)
@@ -298,7 +309,7 @@ class SupportDesk:
         await self.store.save_case(case)
         await self.store.log(case.id, "customer", f"Rated {stars}/5")
         await self.store.record("rated", case=case.id, stars=stars, customer=user.key)
-        await self.store.update_user(user, buttons=None)
+        await self.store.update_user(user, buttons=None, rate_case=None)
         outs = [to_customer(user, t("rate_thanks", lang, stars=stars))]
         if stars <= 2:
             outs.append(to_customer(user, t("rate_low", lang)))
@@ -416,6 +427,7 @@ class SupportDesk:
             outs.append(to_customer(case.customer, t("rate_prompt", lang, number=case.number), buttons=buttons,
                                     case_id=case.id))
             await self._remember_buttons(outs)
+            await self.store.update_user(case.customer, rate_case=str(case.id))
         return outs
 
     async def _reassign(self, case: Case, operator: Operator) -> list[Outbound]:
@@ -499,3 +511,23 @@ def entry_label(entry: FaqEntry, lang: str) -> str:
     """The entry's first phrasing in the customer's language (its title otherwise), short enough for a button."""
     label = next((q for q in entry.questions if detect_language(q, None, "") == lang), entry.title)
     return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
+
+
+_GREETINGS = {
+    "привет", "приветствую", "здравствуйте", "здравствуй", "добрый день", "добрый вечер", "доброе утро",
+    "доброй ночи", "салют", "хай", "hello", "hi", "hey", "good morning", "good afternoon", "good evening",
+}
+_THANKS = {
+    "спасибо", "спасибо большое", "большое спасибо", "благодарю", "спс", "ок спасибо", "понятно спасибо",
+    "thanks", "thank you", "thanks a lot", "thx", "ok thanks", "thank you very much",
+}
+
+
+def _small_talk(text: str) -> str | None:
+    """A message that is only a greeting or a thank-you gets a reply, not an FAQ lookup."""
+    words = " ".join(re.sub(r"[^\w\s]", " ", text.lower().replace("ё", "е")).split())
+    if words in _GREETINGS:
+        return "small_talk_hello"
+    if words in _THANKS:
+        return "small_talk_thanks"
+    return None

@@ -686,7 +686,8 @@ class FaqMatcher:
                 continue
             budget -= 1
             hit = process.extractOne(w, self._long_words, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
-            if hit is not None:
+            # a typo changes the length by a letter or so: "привет" is not a misspelt "привезут"
+            if hit is not None and abs(len(hit[0]) - len(w)) <= max(1, len(w) // 6):
                 out[i] = hit[0]
         return out
 

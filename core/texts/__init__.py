@@ -145,3 +145,20 @@ TEXTS["reopened"] = {
     "ru": "Обращение {number} снова открыто: оператор продолжит работу. Пишите сюда.",
     "en": "Case {number} is open again: the operator has more to add. Write here.",
 }
+
+TEXTS["not_helped"] = {
+    "ru": "Жаль, что ответ не помог. Передать обращение оператору?",
+    "en": "Sorry that didn't help. Shall I pass your request to an operator?",
+}
+TEXTS["small_talk_hello"] = {
+    "ru": "Здравствуйте! Напишите, пожалуйста, ваш вопрос — я постараюсь помочь.",
+    "en": "Hello! Please type your question and I'll do my best to help.",
+}
+TEXTS["small_talk_thanks"] = {
+    "ru": "Пожалуйста! Если появятся вопросы — пишите.",
+    "en": "You're welcome! Write any time you have a question.",
+}
+TEXTS["no_words"] = {
+    "ru": "Напишите, пожалуйста, вопрос словами — так я смогу найти ответ.",
+    "en": "Please describe your question in words, so I can find an answer.",
+}

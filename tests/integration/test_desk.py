@@ -392,3 +392,45 @@ async def test_a_burst_of_customers_waits_for_connections_instead_of_failing(red
         if keys:
             await client.delete(*keys)
         await client.aclose()
+
+
+async def test_odd_numbers_never_crash_the_desk(desk):
+    await desk.handle(msg("Мой холодильник поёт по ночам"))  # buttons are offered
+    for text in ("²", "٣", "9" * 5000, "0", "99"):
+        outs = await desk.handle(msg(text))
+        assert outs and all(o.audience is Audience.CUSTOMER for o in outs)  # an answer, not a handoff or a crash
+
+
+async def test_greetings_and_thanks_get_small_talk_not_an_faq_guess(desk, store):
+    (out,) = await desk.handle(msg("Привет!"))
+    assert out.text.startswith("Здравствуйте! Напишите") and not out.buttons
+    (out,) = await desk.handle(msg("thanks", user=UserRef("vk", "3")))
+    assert out.text.startswith("You're welcome")
+    assert not [e for e in await store.events() if e["type"].startswith("faq_")]
+    # a greeting with a question is a question
+    (out,) = await desk.handle(msg("привет, как сбросить пароль?"))
+    assert out.buttons[0].payload == "nohelp:reset_password"
+
+
+async def test_did_not_help_says_so(desk):
+    await desk.handle(msg("Сколько идёт доставка?"))
+    (offer,) = await desk.handle(msg(payload="nohelp:delivery_time"))
+    assert offer.text.startswith("Жаль, что ответ не помог")
+
+
+async def test_the_rating_is_still_taken_after_another_message(desk, store):
+    case_id = staff(await desk.handle(msg("/operator")))[0].case_id
+    await desk.operator_command(case_id, "resolve", OLGA)
+    await desk.handle(msg("спасибо"))
+    await desk.handle(msg("Мой холодильник поёт по ночам"))  # two buttons offered meanwhile
+    await desk.handle(msg("4"))  # not one of them: the rating it was asked for
+    assert (await store.get_case(case_id)).rating == 4
+
+
+async def test_bare_slash_emoji_and_common_words(desk, store):
+    (out,) = await desk.handle(msg("/"))
+    assert "/operator" in out.text
+    (out,) = await desk.handle(msg("👍🙏"))
+    assert "словами" in out.text
+    outs = await desk.handle(msg("сколько человек в команде"))
+    assert not staff(outs) and await store.open_case_of(ANNA) is None  # "человек" alone is not a handoff
