@@ -9,14 +9,18 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from core.config import Settings
 from core.faq import Band, FaqError, FaqMatcher, confusable_pairs, load_faq
 
-NOTHING_CONFIGURED = """No channel is configured, so there is nothing to run. Set at least one of:
-  Telegram:  TELEGRAM_BOT_TOKEN and TELEGRAM_STAFF_CHAT_ID (the operators' supergroup)
-  VK:        VK_GROUP_TOKEN and VK_GROUP_ID
-  WhatsApp:  WHATSAPP_TOKEN and WHATSAPP_PHONE_NUMBER_ID (plus WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN)
-and REDIS_URL so that cases survive a restart. See .env.example; `supportbot chat` needs none of this."""
+NOTHING_CONFIGURED = """No channel is configured, so there is nothing to run. `supportbot run` needs:
+  always:    TELEGRAM_BOT_TOKEN and TELEGRAM_STAFF_CHAT_ID (operators work in that Telegram supergroup;
+             Telegram customers are served by the same bot) and REDIS_URL (cases must survive a restart)
+  VK:        VK_GROUP_TOKEN and VK_GROUP_ID (optional)
+  WhatsApp:  WHATSAPP_TOKEN, WHATSAPP_PHONE_NUMBER_ID, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN (optional)
+See .env.example; `supportbot chat` needs none of this."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
     except FaqError as exc:
         print(f"FAQ error: {exc}", file=sys.stderr)
         return 1
+    except RedisConnectionError as exc:
+        print(f"cannot reach Redis at REDIS_URL ({exc}); start redis-server, or unset REDIS_URL for the in-memory "
+              "demo", file=sys.stderr)
+        return 1
+    except ValidationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

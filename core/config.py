@@ -6,6 +6,7 @@ Every setting is listed, with a one-line comment, in `.env.example`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,15 +16,16 @@ DEFAULT_FAQ_PATH = REPO_ROOT / "faq_data"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)  # "NAME=" in .env means "not set"
 
     # core
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     redis_prefix: str = Field(default="sb:", alias="REDIS_PREFIX")
     faq_path: Path = Field(default=DEFAULT_FAQ_PATH, alias="FAQ_PATH")
-    faq_answer_threshold: float | None = Field(default=None, alias="FAQ_ANSWER_THRESHOLD")
-    faq_suggest_threshold: float | None = Field(default=None, alias="FAQ_SUGGEST_THRESHOLD")
-    default_language: str = Field(default="ru", alias="DEFAULT_LANGUAGE")
+    faq_answer_threshold: float | None = Field(default=None, ge=0, le=1, alias="FAQ_ANSWER_THRESHOLD")
+    faq_suggest_threshold: float | None = Field(default=None, ge=0, le=1, alias="FAQ_SUGGEST_THRESHOLD")
+    default_language: Literal["ru", "en"] = Field(default="ru", alias="DEFAULT_LANGUAGE")
     max_message_chars: int = Field(default=4000, alias="MAX_MESSAGE_CHARS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
 

@@ -25,6 +25,7 @@ outbox:*                           ...     the delivery queue (bots/delivery.py 
 
 Opening a case is one Lua script, so two first messages at once can never create two cases, even from
 two processes; the per-customer lock additionally serialises everything the desk does for one customer.
+(The script builds the ``case:{id}`` key itself: fine on one Redis server, not on Redis Cluster.)
 """
 
 from __future__ import annotations

@@ -103,3 +103,16 @@ def test_run_with_only_vk_is_refused_without_a_traceback(tmp_path):
     assert run.returncode == 2
     assert run.stderr.startswith("configuration error: Operators work in a Telegram staff supergroup")
     assert "Traceback" not in run.stderr
+
+
+def test_an_unreachable_redis_is_one_plain_line():
+    run = subprocess.run([sys.executable, "-m", "bots", "chat"], input="", capture_output=True, text=True, timeout=60,
+                         env={**CLEAN_ENV, "REDIS_URL": "redis://127.0.0.1:1/0"}, cwd=REPO)
+    assert run.returncode == 1
+    assert run.stderr.startswith("cannot reach Redis at REDIS_URL") and "Traceback" not in run.stderr
+
+
+def test_a_bad_setting_is_one_plain_line():
+    run = sb("faq", "ask", "привет", FAQ_ANSWER_THRESHOLD="1.5")
+    assert run.returncode == 2
+    assert run.stderr.startswith("configuration error") and "Traceback" not in run.stderr

@@ -32,3 +32,20 @@ def test_a_complete_configuration_passes():
 def test_refused_with_a_reason(aliases, says):
     with pytest.raises(ConfigError, match=says):
         check(settings(**aliases))
+
+
+def test_the_example_env_file_loads_as_is():
+    from core.config import REPO_ROOT
+
+    loaded = Settings(_env_file=REPO_ROOT / ".env.example")  # "NAME=" lines mean "not set"
+    assert loaded.faq_answer_threshold is None and loaded.telegram_staff_chat_id is None
+    assert loaded.redis_url == "redis://127.0.0.1:6379/0" and loaded.http_port == 8080
+
+
+@pytest.mark.parametrize("aliases", [{"FAQ_ANSWER_THRESHOLD": "1.5"}, {"FAQ_SUGGEST_THRESHOLD": "-0.1"},
+                                     {"DEFAULT_LANGUAGE": "de"}])
+def test_out_of_range_settings_are_refused(aliases):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        settings(**aliases)
