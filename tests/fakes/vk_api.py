@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.streaming import stream_big_file
+from tests.fakes.server import serve, stream_big_file
 
 API_VERSION = "5.199"
 
@@ -90,12 +90,7 @@ class FakeVk:
             web.post("/upload/{kind}", self._upload),
             web.get("/files/{id}", self._file),
         ])
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await serve(app)
         return self
 
     async def stop(self) -> None:

@@ -1,4 +1,4 @@
-"""Shared by the API stand-ins: a large file streamed in chunks, with or without Content-Length."""
+"""Shared by the API stand-ins: serving an app on a free local port, and streaming a large file."""
 
 from __future__ import annotations
 
@@ -20,3 +20,13 @@ async def stream_big_file(request: web.Request, size: int, with_length: bool) ->
     except (ConnectionResetError, RuntimeError):
         pass  # the client stopped reading
     return resp
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Start ``app`` on 127.0.0.1 on a free port: (its runner, for cleanup; its base URL)."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
