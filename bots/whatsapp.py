@@ -68,11 +68,6 @@ ROW_DESCRIPTION_MAX = 72
 TEMPLATE_PARAM_MAX = 1024
 LAST_TTL = 8 * 24 * 3600
 UNSUPPORTED_NOTICE_TTL = 3600  # the "not supported" reply: at most once an hour per customer
-# WhatsApp-only wording (kept here rather than in core/texts, which the desk owns)
-UNSUPPORTED_TEXT = {
-    "ru": "Такой тип сообщения не поддерживается. Пожалуйста, отправьте текст или фото.",
-    "en": "This kind of message isn't supported. Please send text or a photo.",
-}
 SENT_TTL = 7 * 24 * 3600
 
 # Errors after which a retry cannot help; the operator reads the reason.
@@ -267,7 +262,7 @@ class WhatsAppChannel:
             await hub.customer(event)  # relayed to the case's topic
         if await self.store.redis.set(self.store.k("wa", "unsupported", user.user_id), "1", nx=True,
                                       ex=UNSUPPORTED_NOTICE_TTL):
-            await hub.submit([to_customer(user, UNSUPPORTED_TEXT.get(lang) or UNSUPPORTED_TEXT["en"])])
+            await hub.submit([to_customer(user, t("unsupported_message", lang))])
 
     async def _note_window(self, hub: Hub, event: Inbound, sent_at: float, previous: float | None) -> None:
         """Show in the case's topic until when free-form replies are possible: once per case, and again when the

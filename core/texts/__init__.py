@@ -111,6 +111,38 @@ TEXTS: dict[str, dict[str, str]] = {
     "status.in_progress": {"ru": "в работе", "en": "in progress"},
     "status.needs_info": {"ru": "нужна информация", "en": "needs info"},
     "status.resolved": {"ru": "решено", "en": "resolved"},
+    "not_delivered_staff": {
+        "ru": "Не удалось передать ваше сообщение оператору. Пожалуйста, повторите его чуть позже.",
+        "en": "Your message could not be passed to the operator. Please send it again a little later.",
+    },
+    "wa_list_button": {  # WhatsApp: the button that opens a list of choices (at most 20 characters)
+        "ru": "Выбрать",
+        "en": "Choose",
+    },
+    "reopened": {
+        "ru": "Обращение {number} снова открыто: оператор продолжит работу. Пишите сюда.",
+        "en": "Case {number} is open again: the operator has more to add. Write here.",
+    },
+    "not_helped": {
+        "ru": "Жаль, что ответ не помог. Передать обращение оператору?",
+        "en": "Sorry that didn't help. Shall I pass your request to an operator?",
+    },
+    "small_talk_hello": {
+        "ru": "Здравствуйте! Напишите, пожалуйста, ваш вопрос — я постараюсь помочь.",
+        "en": "Hello! Please type your question and I'll do my best to help.",
+    },
+    "small_talk_thanks": {
+        "ru": "Пожалуйста! Если появятся вопросы — пишите.",
+        "en": "You're welcome! Write any time you have a question.",
+    },
+    "unsupported_message": {
+        "ru": "Такой тип сообщения не поддерживается. Пожалуйста, отправьте текст или фото.",
+        "en": "This kind of message isn't supported. Please send text or a photo.",
+    },
+    "no_words": {
+        "ru": "Напишите, пожалуйста, вопрос словами — так я смогу найти ответ.",
+        "en": "Please describe your question in words, so I can find an answer.",
+    },
 }
 
 
@@ -130,35 +162,3 @@ def detect_language(text: str, platform_code: str | None = None, fallback: str =
         code = platform_code.lower().split("-")[0].split("_")[0]
         return "ru" if code in {"ru", "uk", "be", "kk", "uz", "ky", "tg", "hy", "az"} else "en"
     return fallback
-
-TEXTS["not_delivered_staff"] = {
-    "ru": "Не удалось передать ваше сообщение оператору. Пожалуйста, повторите его чуть позже.",
-    "en": "Your message could not be passed to the operator. Please send it again a little later.",
-}
-
-TEXTS["wa_list_button"] = {  # WhatsApp: the button that opens a list of choices (at most 20 characters)
-    "ru": "Выбрать",
-    "en": "Choose",
-}
-
-TEXTS["reopened"] = {
-    "ru": "Обращение {number} снова открыто: оператор продолжит работу. Пишите сюда.",
-    "en": "Case {number} is open again: the operator has more to add. Write here.",
-}
-
-TEXTS["not_helped"] = {
-    "ru": "Жаль, что ответ не помог. Передать обращение оператору?",
-    "en": "Sorry that didn't help. Shall I pass your request to an operator?",
-}
-TEXTS["small_talk_hello"] = {
-    "ru": "Здравствуйте! Напишите, пожалуйста, ваш вопрос — я постараюсь помочь.",
-    "en": "Hello! Please type your question and I'll do my best to help.",
-}
-TEXTS["small_talk_thanks"] = {
-    "ru": "Пожалуйста! Если появятся вопросы — пишите.",
-    "en": "You're welcome! Write any time you have a question.",
-}
-TEXTS["no_words"] = {
-    "ru": "Напишите, пожалуйста, вопрос словами — так я смогу найти ответ.",
-    "en": "Please describe your question in words, so I can find an answer.",
-}
