@@ -27,8 +27,12 @@ from core.messages import Inbound, Operator, UserRef
 from core.store import Store, connect_redis
 
 QUESTIONS = [
-    "Как сбросить пароль?", "how do i get a refund", "где мой заказ", "payment failed what do i do",
-    "Какие часы работы поддержки?", "мой холодильник поёт по ночам",
+    "Как сбросить пароль?",
+    "how do i get a refund",
+    "где мой заказ",
+    "payment failed what do i do",
+    "Какие часы работы поддержки?",
+    "мой холодильник поёт по ночам",
 ]
 
 
@@ -73,8 +77,10 @@ async def main() -> None:
     p.add_argument("--runs", type=int, default=5)
     args = p.parse_args()
     matcher = FaqMatcher(load_faq(DEFAULT_FAQ_PATH))
-    print(f"machine: {os.cpu_count()} cores; {args.customers} concurrent customers, "
-          f"{len(QUESTIONS) + 5} customer events + 2 operator actions each; {args.runs} runs")
+    print(
+        f"machine: {os.cpu_count()} cores; {args.customers} concurrent customers, "
+        f"{len(QUESTIONS) + 5} customer events + 2 operator actions each; {args.runs} runs"
+    )
     for label, url in (("real Redis " + args.redis, args.redis), ("embedded (fakeredis)", None)):
         redis, _ = await connect_redis(url)
         rates = []
@@ -82,8 +88,10 @@ async def main() -> None:
             rate, total = await one_run(redis, matcher, args.customers)
             rates.append(rate)
         await redis.aclose()
-        print(f"{label}: median {statistics.median(rates):.0f} msg/s "
-              f"(min {min(rates):.0f}, max {max(rates):.0f}; {total} events per run)")
+        print(
+            f"{label}: median {statistics.median(rates):.0f} msg/s "
+            f"(min {min(rates):.0f}, max {max(rates):.0f}; {total} events per run)"
+        )
 
 
 if __name__ == "__main__":

@@ -73,8 +73,10 @@ def measure(name: str, entries: list[FaqEntry], qs: list[str]) -> None:
     times.sort()
     p99 = times[min(len(times) - 1, int(0.99 * len(times)))]
     phrasings = sum(len(e.questions) for e in entries)
-    print(f"| {name} | {len(entries)} | {phrasings} | {load_s:.2f} | {statistics.median(times):.2f} | {p99:.2f} |",
-          flush=True)
+    print(
+        f"| {name} | {len(entries)} | {phrasings} | {load_s:.2f} | {statistics.median(times):.2f} | {p99:.2f} |",
+        flush=True,
+    )
 
 
 def main(argv: list[str]) -> int:

@@ -106,8 +106,9 @@ def merge(a: tuple[Faq, Cases], b: tuple[Faq, Cases], max_each: int = 1500) -> t
     return {**a[0], **b[0]}, a[1][:max_each] + b[1][:max_each]
 
 
-def with_distractors(base: tuple[Faq, Cases], n_total: int = 2000, per_entry: int = 5,
-                     seed: int = 7) -> tuple[Faq, Cases]:
+def with_distractors(
+    base: tuple[Faq, Cases], n_total: int = 2000, per_entry: int = 5, seed: int = 7
+) -> tuple[Faq, Cases]:
     """The FAQ grown to ``n_total`` entries with synthetic distractor entries; the cases are unchanged.
 
     Distractor ``synthetic_NNNN`` gets a fixed pair of different real entries (A, B), drawn with
@@ -170,8 +171,22 @@ def main(argv: list[str]) -> int:
     }
     print(f"FAQ matching quality, {'train cross-validation' if cv else 'test split'}; data: {data}")
     print(f"machine: {os.cpu_count()} cores; thresholds: defaults")
-    head = ("set", "entries", "phrasings", "top1", "top3", "answered", "ans_prec", "suggested",
-            "sugg_hit", "ans+sugg", "oos_ans", "p50 ms", "p99 ms", "load s")
+    head = (
+        "set",
+        "entries",
+        "phrasings",
+        "top1",
+        "top3",
+        "answered",
+        "ans_prec",
+        "suggested",
+        "sugg_hit",
+        "ans+sugg",
+        "oos_ans",
+        "p50 ms",
+        "p99 ms",
+        "load s",
+    )
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     with tempfile.TemporaryDirectory() as tmp:
@@ -185,9 +200,22 @@ def main(argv: list[str]) -> int:
             load_s = time.perf_counter() - t0
             r = evaluate(faq_path, cases_path)
             both = (r["answered"] or 0) + (r["suggested"] or 0)
-            row = (name, str(len(faq)), str(sum(map(len, faq.values()))), fmt(r["top1"]), fmt(r["top3"]),
-                   fmt(r["answered"]), fmt(r["answer_precision"]), fmt(r["suggested"]), fmt(r["suggest_hit"]),
-                   fmt(both), fmt(r["oos_answered"]), f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}", f"{load_s:.2f}")
+            row = (
+                name,
+                str(len(faq)),
+                str(sum(map(len, faq.values()))),
+                fmt(r["top1"]),
+                fmt(r["top3"]),
+                fmt(r["answered"]),
+                fmt(r["answer_precision"]),
+                fmt(r["suggested"]),
+                fmt(r["suggest_hit"]),
+                fmt(both),
+                fmt(r["oos_answered"]),
+                f"{r['p50_ms']:.2f}",
+                f"{r['p99_ms']:.2f}",
+                f"{load_s:.2f}",
+            )
             print("| " + " | ".join(row) + " |", flush=True)
     return 0
 

@@ -41,8 +41,12 @@ async def main(customers: int, scale: float, redis_url: str, timeout: float) -> 
     fake = await FakeTelegram(TOKEN, scale=scale, staff_chat=STAFF).start()
     prefix = f"bench:{uuid.uuid4().hex[:8]}:"
     settings = Settings(
-        TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_STAFF_CHAT_ID=STAFF, TELEGRAM_API_URL=fake.url, REDIS_URL=redis_url,
-        REDIS_PREFIX=prefix, FAQ_PATH=str(ROOT / "tests" / "data" / "faq_desk.yaml"),
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_STAFF_CHAT_ID=STAFF,
+        TELEGRAM_API_URL=fake.url,
+        REDIS_URL=redis_url,
+        REDIS_PREFIX=prefix,
+        FAQ_PATH=str(ROOT / "tests" / "data" / "faq_desk.yaml"),
     )
     app, channels, delivery, hub, _web = await build(settings)
     delivery.time_scale = scale
@@ -85,10 +89,14 @@ async def main(customers: int, scale: float, redis_url: str, timeout: float) -> 
     minimum = max(min_group, min_global)
     lost = [uid for uid in users if not fake.topic_named(f"Customer {uid}")]
     print(f"customers handing off at once : {customers}")
-    print(f"limit windows scaled by       : {scale} (group: 20 per {window:.2f} s, chat: 1 per {scale:.3f} s, "
-          f"global: 30 per {scale:.3f} s)")
-    print(f"topics / staff messages       : {len(fake.topics)} / {len(fake.staff_messages())} "
-          f"(group sends incl. topics: {group})")
+    print(
+        f"limit windows scaled by       : {scale} (group: 20 per {window:.2f} s, chat: 1 per {scale:.3f} s, "
+        f"global: 30 per {scale:.3f} s)"
+    )
+    print(
+        f"topics / staff messages       : {len(fake.topics)} / {len(fake.staff_messages())} "
+        f"(group sends incl. topics: {group})"
+    )
     print(f"all sends                     : {total}")
     print(f"429 answers provoked          : {len(fake.too_many)}")
     print(f"customers without a topic     : {len(lost)}")
@@ -96,8 +104,10 @@ async def main(customers: int, scale: float, redis_url: str, timeout: float) -> 
     print(f"minimum the limits allow      : {minimum:.2f} s  (group {min_group:.2f} s, global {min_global:.2f} s)")
     print(f"ratio                         : {elapsed / minimum:.3f}" if minimum else "ratio: n/a")
     print(f"outbox stats                  : {delivery.stats}")
-    print(f"machine                       : {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.system()} {platform.machine()}")
+    print(
+        f"machine                       : {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}"
+    )
     return 0 if not fake.too_many and not lost else 1
 
 

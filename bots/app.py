@@ -37,7 +37,5 @@ async def bootstrap(settings: Settings | None = None, *, matcher: FaqMatcher | N
     store = Store(redis, settings.redis_prefix)
     if not embedded:
         await redis.ping()  # fail at once, plainly, when REDIS_URL does not answer
-    desk = SupportDesk(
-        store, matcher, default_language=settings.default_language, max_chars=settings.max_message_chars
-    )
+    desk = SupportDesk(store, matcher, default_language=settings.default_language, max_chars=settings.max_message_chars)
     return App(settings, store, desk, embedded)

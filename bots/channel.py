@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from bots.runner import Hub
 
 
-
 class DeliveryError(Exception):
     """A send failed. ``permanent``: retrying cannot help (blocked bot, no such chat, closed 24 h window).
 
@@ -95,8 +94,9 @@ async def fetch_media(channel: Channel, attachment: Attachment) -> Media:
     if attachment.channel == channel.name:
         return await channel.download(attachment)
     if channel.media is None:
-        raise DeliveryError(f"cannot fetch a {attachment.channel} file for {channel.name} (no media resolver)",
-                            permanent=True)
+        raise DeliveryError(
+            f"cannot fetch a {attachment.channel} file for {channel.name} (no media resolver)", permanent=True
+        )
     return await channel.media(attachment)
 
 

@@ -27,35 +27,54 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="supportbot", description="Multi-channel customer-support bot.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    chat = sub.add_parser("chat", help="talk to the bot in the terminal (customer and operator); no setup needed",
-                          description="The embedded demo: you are the customer; lines starting with '>' are "
-                          "typed as the operator. Uses REDIS_URL if set, an in-memory store otherwise.")
+    chat = sub.add_parser(
+        "chat",
+        help="talk to the bot in the terminal (customer and operator); no setup needed",
+        description="The embedded demo: you are the customer; lines starting with '>' are "
+        "typed as the operator. Uses REDIS_URL if set, an in-memory store otherwise.",
+    )
     chat.add_argument("--user", default="local", help="customer id in the console channel (default: local)")
 
-    sub.add_parser("run", help="run every channel whose credentials are set (Telegram, VK, WhatsApp)",
-                   description="Starts every configured channel and the web server (webhooks, /healthz). "
-                   "Exits with status 2 and says what to set when no channel is configured.")
+    sub.add_parser(
+        "run",
+        help="run every channel whose credentials are set (Telegram, VK, WhatsApp)",
+        description="Starts every configured channel and the web server (webhooks, /healthz). "
+        "Exits with status 2 and says what to set when no channel is configured.",
+    )
 
-    stats = sub.add_parser("stats", help="figures for managers: deflection, handoffs, response times, ratings, gaps",
-                           description="Computed from the events in Redis (REDIS_URL).")
+    stats = sub.add_parser(
+        "stats",
+        help="figures for managers: deflection, handoffs, response times, ratings, gaps",
+        description="Computed from the events in Redis (REDIS_URL).",
+    )
     stats.add_argument("--days", type=float, default=None, help="only the last N days (default: everything)")
     stats.add_argument("--json", action="store_true", help="print one JSON object")
 
-    faq = sub.add_parser("faq", help="check the FAQ, try the matcher, evaluate it on a labelled set",
-                         description="FAQ tools.")
+    faq = sub.add_parser(
+        "faq", help="check the FAQ, try the matcher, evaluate it on a labelled set", description="FAQ tools."
+    )
     fsub = faq.add_subparsers(dest="faq_command", required=True, metavar="FAQ_COMMAND")
-    check = fsub.add_parser("check", help="validate the FAQ and list phrasings the matcher will confuse",
-                            description="Validates FAQ files (file, entry and reason for each error) and lists "
-                            "pairs of phrasings in different entries that are so alike the matcher will confuse them.")
+    check = fsub.add_parser(
+        "check",
+        help="validate the FAQ and list phrasings the matcher will confuse",
+        description="Validates FAQ files (file, entry and reason for each error) and lists "
+        "pairs of phrasings in different entries that are so alike the matcher will confuse them.",
+    )
     check.add_argument("path", nargs="?", help="FAQ file or folder (default: FAQ_PATH or faq_data/)")
     check.add_argument("--strict", action="store_true", help="exit with status 1 when confusable pairs are found")
-    ask = fsub.add_parser("ask", help="show how the matcher answers a text: band, top 3 entries and scores",
-                          description="Runs one text through the matcher with the bot's thresholds.")
+    ask = fsub.add_parser(
+        "ask",
+        help="show how the matcher answers a text: band, top 3 entries and scores",
+        description="Runs one text through the matcher with the bot's thresholds.",
+    )
     ask.add_argument("text")
     ask.add_argument("--faq", help="FAQ file or folder (default: FAQ_PATH or faq_data/)")
-    ev = fsub.add_parser("eval", help="measure the matcher on a labelled CSV (text,expected)",
-                         description="Runs every case of CASES_CSV (header text,expected; expected empty = must be "
-                         "handed off) through the bot's matcher and default thresholds.")
+    ev = fsub.add_parser(
+        "eval",
+        help="measure the matcher on a labelled CSV (text,expected)",
+        description="Runs every case of CASES_CSV (header text,expected; expected empty = must be "
+        "handed off) through the bot's matcher and default thresholds.",
+    )
     ev.add_argument("faq_path", metavar="FAQ_PATH")
     ev.add_argument("cases_csv", metavar="CASES_CSV")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
@@ -172,8 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAQ error: {exc}", file=sys.stderr)
         return 1
     except RedisConnectionError as exc:
-        print(f"cannot reach Redis at REDIS_URL ({exc}); start redis-server, or unset REDIS_URL for the in-memory "
-              "demo", file=sys.stderr)
+        print(
+            f"cannot reach Redis at REDIS_URL ({exc}); start redis-server, or unset REDIS_URL for the in-memory demo",
+            file=sys.stderr,
+        )
         return 1
     except ValidationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)

@@ -27,8 +27,7 @@ Customer commands: /start /help /operator /status /cancel.  Quit: /quit or Ctrl-
 class ConsoleChannel:
     name = "console"
 
-    def __init__(self, desk: SupportDesk, out: TextIO = sys.stdout, user_id: str = "local",
-                 operator: str = "Demo"):
+    def __init__(self, desk: SupportDesk, out: TextIO = sys.stdout, user_id: str = "local", operator: str = "Demo"):
         self.desk = desk
         self.out = out
         self.user = UserRef("console", user_id)

@@ -164,8 +164,10 @@ class Delivery:
             for i, out in enumerate(outs):
                 msg_id = str(first - len(outs) + 1 + i)
                 dest = self.destination(out)
-                p.hset(self.k("msg", msg_id), mapping={"out": out.to_json(), "dest": dest, "attempts": 0,
-                                                       "created": repr(now)})
+                p.hset(
+                    self.k("msg", msg_id),
+                    mapping={"out": out.to_json(), "dest": dest, "attempts": 0, "created": repr(now)},
+                )
                 p.rpush(self.k("q", dest), msg_id)
                 p.zadd(self.k("ready"), {dest: now}, nx=True)
             await p.execute()
@@ -352,8 +354,11 @@ class Delivery:
     @staticmethod
     def _mergeable(out: Outbound) -> bool:
         """A relayed customer message that can be shown as text and files (not only as a copy of itself)."""
-        return (out.audience == Audience.STAFF and out.kind == StaffKind.CUSTOMER_MESSAGE
-                and bool(out.text or out.attachments))
+        return (
+            out.audience == Audience.STAFF
+            and out.kind == StaffKind.CUSTOMER_MESSAGE
+            and bool(out.text or out.attachments)
+        )
 
     async def _merge(self, dest: str, head_id: str, head: Outbound) -> Outbound | None:
         """Fold the customer messages queued right behind ``head`` (same topic) into it; None if none."""
@@ -411,8 +416,9 @@ class Delivery:
     async def _give_up(self, dest: str, msg_id: str, out: Outbound, reason: str) -> None:
         self.stats["failed"] += 1
         log.warning("outbox: giving up on %s to %s: %s", msg_id, dest, reason)
-        await self._done(keys=[self.k("q", dest), self.k("ready"), self.k("msg", msg_id)],
-                         args=[msg_id, dest, time.time()])
+        await self._done(
+            keys=[self.k("q", dest), self.k("ready"), self.k("msg", msg_id)], args=[msg_id, dest, time.time()]
+        )
         if out.meta.get("undelivered"):  # a failure notice that failed: do not loop
             return
         try:

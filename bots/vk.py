@@ -86,12 +86,12 @@ class VkSetupError(ConfigError):
 # groups.getLongPollServer errors that mean the configuration is wrong (stop, say what to fix)
 SETUP_ERRORS = {
     5: "VK_GROUP_TOKEN was refused (VK error 5: {msg}): create a new community access token "
-       "(community → Manage → API usage → Access tokens) and set VK_GROUP_TOKEN",
+    "(community → Manage → API usage → Access tokens) and set VK_GROUP_TOKEN",
     15: "VK denied access to the community's Long Poll (VK error 15: {msg}): give VK_GROUP_TOKEN the "
-        "'community management' and 'messages' permissions and enable Bots Long Poll API "
-        "(community → Manage → API usage → Long Poll API)",
+    "'community management' and 'messages' permissions and enable Bots Long Poll API "
+    "(community → Manage → API usage → Long Poll API)",
     27: "VK_GROUP_TOKEN was refused (VK error 27, group authorization failed: {msg}): use a community token "
-        "of the community VK_GROUP_ID={group}",
+    "of the community VK_GROUP_ID={group}",
 }
 
 
@@ -267,8 +267,14 @@ class VkChannel:
             except Exception:
                 if attempt >= self.park_after and await self._park(update):
                     return
-                log.error("VK update %s (peer %s) failed (attempt %d); retrying in %.1f s, it is not skipped",
-                          update.get("type"), _peer_of(update), attempt, delay, exc_info=attempt == 1)
+                log.error(
+                    "VK update %s (peer %s) failed (attempt %d); retrying in %.1f s, it is not skipped",
+                    update.get("type"),
+                    _peer_of(update),
+                    attempt,
+                    delay,
+                    exc_info=attempt == 1,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_delay_max)
                 continue
@@ -281,9 +287,14 @@ class VkChannel:
             await self.store.redis.rpush(self.store.k("vk", "parked"), json.dumps(update, ensure_ascii=False))
         except Exception:  # Redis itself is failing: keep retrying instead
             return False
-        log.error("VK update %s (peer %s) still failing after %d attempts: parked in Redis list %s for a person "
-                  "to look at; moving on", update.get("type"), _peer_of(update), self.park_after,
-                  self.store.k("vk", "parked"))
+        log.error(
+            "VK update %s (peer %s) still failing after %d attempts: parked in Redis list %s for a person "
+            "to look at; moving on",
+            update.get("type"),
+            _peer_of(update),
+            self.park_after,
+            self.store.k("vk", "parked"),
+        )
         return True
 
     async def _longpoll_server(self) -> dict[str, Any]:
@@ -387,8 +398,14 @@ class VkChannel:
             text = (text + "\n" if text else "") + " ".join(notes)
         lang = _LANG_IDS.get(info.get("lang_id")) if isinstance(info, dict) else None
         return Inbound(
-            sender=user, text=text, message_id=native_id, attachments=attachments, payload=payload,
-            language=lang, name=await self.display_name(from_id), handle=f"vk.com/id{from_id}",
+            sender=user,
+            text=text,
+            message_id=native_id,
+            attachments=attachments,
+            payload=payload,
+            language=lang,
+            name=await self.display_name(from_id),
+            handle=f"vk.com/id{from_id}",
         )
 
     async def button_press(self, obj: dict[str, Any]) -> Inbound | None:
@@ -398,16 +415,21 @@ class VkChannel:
         if user_id <= 0 or not event_id:
             return None
         try:  # stop the button's spinner; a failure here must not lose the press
-            await self.call(self.api.messages.sendMessageEventAnswer, event_id=event_id, user_id=user_id,
-                            peer_id=peer_id)
+            await self.call(
+                self.api.messages.sendMessageEventAnswer, event_id=event_id, user_id=user_id, peer_id=peer_id
+            )
         except Exception as exc:
             log.warning("VK messages.sendMessageEventAnswer failed: %s", exc)
         payload = _our_payload(obj.get("payload"))
         if payload is None:
             return None  # not one of our buttons
         return Inbound(
-            sender=customer("vk", user_id), text="", message_id=f"btn:{event_id}", payload=payload,
-            name=await self.display_name(user_id), handle=f"vk.com/id{user_id}",
+            sender=customer("vk", user_id),
+            text="",
+            message_id=f"btn:{event_id}",
+            payload=payload,
+            name=await self.display_name(user_id),
+            handle=f"vk.com/id{user_id}",
         )
 
     async def display_name(self, user_id: int) -> str | None:
@@ -440,8 +462,11 @@ class VkChannel:
         text, keyboard = await self._text_and_keyboard(out)
         if not text.strip() and not uploaded:
             # e.g. a location, contact or poll an operator sent in Telegram: no text, no file, only copy_from
-            raise DeliveryError("VK cannot show this kind of message (no text and no file, e.g. a location, "
-                                "contact or poll); send it as text or a file", permanent=True)
+            raise DeliveryError(
+                "VK cannot show this kind of message (no text and no file, e.g. a location, "
+                "contact or poll); send it as text or a file",
+                permanent=True,
+            )
         salt = await self._salt()
         chunks = _split(text, TEXT_MAX) or [""]
         first: str | None = None
@@ -519,15 +544,15 @@ class VkChannel:
         try:
             async with self._session().get(attachment.ref, timeout=aiohttp.ClientTimeout(total=120)) as resp:
                 if resp.status >= 400:
-                    raise DeliveryError(f"VK file download answered HTTP {resp.status}",
-                                        permanent=resp.status in (403, 404, 410))
+                    raise DeliveryError(
+                        f"VK file download answered HTTP {resp.status}", permanent=resp.status in (403, 404, 410)
+                    )
                 data = await read_capped(resp, MAX_DOWNLOAD)
                 mime = attachment.mime or resp.headers.get("Content-Type", "").split(";")[0] or None
         except aiohttp.ClientError as exc:  # not the message: it can carry the file's signed URL
             raise DeliveryError(f"VK file download failed: {exc.__class__.__name__}") from exc
         filename = attachment.filename or "file" + (mimetypes.guess_extension(mime or "") or "")
         return Media(data, filename, mime)
-
 
 
 def _int(value: Any) -> int | None:
@@ -584,21 +609,42 @@ def _attachments(items: list[dict[str, Any]]) -> tuple[tuple[Attachment, ...], l
             best = max(sizes, key=lambda s: (s.get("width") or 0) * (s.get("height") or 0))
             url = best.get("url") or best.get("src")
             if url:
-                result.append(Attachment(AttachmentKind.PHOTO, url, "vk",
-                                         filename=f"photo{obj.get('owner_id')}_{obj.get('id')}.jpg",
-                                         mime="image/jpeg"))
+                result.append(
+                    Attachment(
+                        AttachmentKind.PHOTO,
+                        url,
+                        "vk",
+                        filename=f"photo{obj.get('owner_id')}_{obj.get('id')}.jpg",
+                        mime="image/jpeg",
+                    )
+                )
         elif kind == "doc" and obj.get("url"):
             title = obj.get("title") or "document"
             ext = obj.get("ext")
             if ext and not title.lower().endswith("." + ext.lower()):
                 title += "." + ext
-            result.append(Attachment(AttachmentKind.DOCUMENT, obj["url"], "vk", filename=title,
-                                     mime=mimetypes.guess_type(title)[0], size=obj.get("size")))
+            result.append(
+                Attachment(
+                    AttachmentKind.DOCUMENT,
+                    obj["url"],
+                    "vk",
+                    filename=title,
+                    mime=mimetypes.guess_type(title)[0],
+                    size=obj.get("size"),
+                )
+            )
         elif kind == "audio_message" and (obj.get("link_ogg") or obj.get("link_mp3")):
             url = obj.get("link_ogg") or obj.get("link_mp3")
             ogg = bool(obj.get("link_ogg"))
-            result.append(Attachment(AttachmentKind.VOICE, url, "vk", filename="voice.ogg" if ogg else "voice.mp3",
-                                     mime="audio/ogg" if ogg else "audio/mpeg"))
+            result.append(
+                Attachment(
+                    AttachmentKind.VOICE,
+                    url,
+                    "vk",
+                    filename="voice.ogg" if ogg else "voice.mp3",
+                    mime="audio/ogg" if ogg else "audio/mpeg",
+                )
+            )
         else:
             link = _link(kind, obj)
             notes.append(f"[{kind}] {link}" if link else f"[{kind}]")
@@ -606,8 +652,15 @@ def _attachments(items: list[dict[str, Any]]) -> tuple[tuple[Attachment, ...], l
 
 
 # what cannot be fetched as a file but can be opened on vk.com: type -> link prefix
-_LINKS = {"video": "video", "wall": "wall", "audio": "audio", "poll": "poll", "market": "product",
-          "wall_reply": "wall", "audio_playlist": "music/playlist/"}
+_LINKS = {
+    "video": "video",
+    "wall": "wall",
+    "audio": "audio",
+    "poll": "poll",
+    "market": "product",
+    "wall_reply": "wall",
+    "audio_playlist": "music/playlist/",
+}
 
 
 def _link(kind: str | None, obj: Any) -> str | None:

@@ -120,15 +120,16 @@ def signature_ok(body: bytes, header: str | None, secret: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
 
 
 def graph_error(exc: Exception) -> DeliveryError:
     if isinstance(exc, GraphError):
         code = exc.code
         if code in RATE_ERRORS or exc.status == 429:
-            return DeliveryError(f"WhatsApp rate limit (error {code}: {exc.message})",
-                                 retry_after=RATE_ERRORS.get(code, 5.0))
+            return DeliveryError(
+                f"WhatsApp rate limit (error {code}: {exc.message})", retry_after=RATE_ERRORS.get(code, 5.0)
+            )
         if code in PERMANENT_ERRORS:
             return DeliveryError(f"not delivered: {PERMANENT_ERRORS[code]} (WhatsApp error {code})", permanent=True)
         if exc.status >= 500 or code in (1, 2, 131000, 131016):
@@ -201,8 +202,11 @@ class WhatsAppChannel:
     def routes(self, hub: Hub) -> list[web.RouteDef]:
         async def verify(request: web.Request) -> web.Response:
             q = request.query
-            if (q.get("hub.mode") == "subscribe" and self.verify_token
-                    and hmac.compare_digest(q.get("hub.verify_token", ""), self.verify_token)):
+            if (
+                q.get("hub.mode") == "subscribe"
+                and self.verify_token
+                and hmac.compare_digest(q.get("hub.verify_token", ""), self.verify_token)
+            ):
                 return web.Response(text=q.get("hub.challenge", ""))
             return web.Response(status=403, text="verification failed")
 
@@ -260,8 +264,9 @@ class WhatsAppChannel:
         lang = (await self.store.get_user(user)).get("lang") or self.settings.default_language  # before the desk
         if await self.store.open_case_of(user) is not None:
             await hub.customer(event)  # relayed to the case's topic
-        if await self.store.redis.set(self.store.k("wa", "unsupported", user.user_id), "1", nx=True,
-                                      ex=UNSUPPORTED_NOTICE_TTL):
+        if await self.store.redis.set(
+            self.store.k("wa", "unsupported", user.user_id), "1", nx=True, ex=UNSUPPORTED_NOTICE_TTL
+        ):
             await hub.submit([to_customer(user, t("unsupported_message", lang))])
 
     async def _note_window(self, hub: Hub, event: Inbound, sent_at: float, previous: float | None) -> None:
@@ -276,12 +281,18 @@ class WhatsAppChannel:
             return
         await self.store.set_case_meta(case.id, wa_window_noted="1")
         closes = fmt_time(sent_at + WINDOW)
-        await hub.submit([to_staff(
-            case.id,
-            f"WhatsApp: free-form replies are possible until {closes} (24 hours after the customer's last message; "
-            "each new message from the customer moves this on).",
-            StaffKind.INFO, meta={"wa_window_closes": sent_at + WINDOW},
-        )])
+        await hub.submit(
+            [
+                to_staff(
+                    case.id,
+                    f"WhatsApp: free-form replies are possible until {closes} "
+                    "(24 hours after the customer's last message; "
+                    "each new message from the customer moves this on).",
+                    StaffKind.INFO,
+                    meta={"wa_window_closes": sent_at + WINDOW},
+                )
+            ]
+        )
 
     def inbound(self, message: dict[str, Any], names: dict[str, str | None]) -> Inbound | None:
         wa_id = str(message.get("from") or "")
@@ -299,7 +310,9 @@ class WhatsAppChannel:
             text = media.get("caption") or ""
             mime = media.get("mime_type")
             att_kind = {
-                "image": AttachmentKind.PHOTO, "document": AttachmentKind.DOCUMENT, "video": AttachmentKind.VIDEO,
+                "image": AttachmentKind.PHOTO,
+                "document": AttachmentKind.DOCUMENT,
+                "video": AttachmentKind.VIDEO,
                 "sticker": AttachmentKind.STICKER,
                 "audio": AttachmentKind.VOICE if media.get("voice") else AttachmentKind.AUDIO,
             }[kind]
@@ -322,8 +335,13 @@ class WhatsAppChannel:
         else:
             text = f"[{kind}]"
         return Inbound(
-            sender=customer(self.name, wa_id), text=text, message_id=str(wamid), attachments=tuple(attachments),
-            payload=payload, name=names.get(wa_id) or None, handle="+" + wa_id,
+            sender=customer(self.name, wa_id),
+            text=text,
+            message_id=str(wamid),
+            attachments=tuple(attachments),
+            payload=payload,
+            name=names.get(wa_id) or None,
+            handle="+" + wa_id,
         )
 
     async def _status(self, hub: Hub, status: dict[str, Any]) -> None:
@@ -361,8 +379,11 @@ class WhatsAppChannel:
         assert out.to is not None and out.to.channel == self.name
         if not out.text.strip() and not out.attachments:
             # e.g. a location, contact or poll an operator sent in Telegram: no text, no file, only copy_from
-            raise DeliveryError("WhatsApp cannot show this kind of message (no text and no file, e.g. a location, "
-                                "contact or poll); send it as text or a file", permanent=True)
+            raise DeliveryError(
+                "WhatsApp cannot show this kind of message (no text and no file, e.g. a location, "
+                "contact or poll); send it as text or a file",
+                permanent=True,
+            )
         wa_id = out.to.user_id
         last = await self.store.redis.get(self._last_key(wa_id))
         if last is not None and self.clock() - float(last) > WINDOW:
@@ -393,7 +414,9 @@ class WhatsAppChannel:
         if not self.template_name or not out.text.strip():
             raise DeliveryError(
                 f"not delivered: WhatsApp's 24-hour window closed{closed} (no reply from the customer since); "
-                "set WHATSAPP_REOPEN_TEMPLATE to send such replies as an approved template", permanent=True)
+                "set WHATSAPP_REOPEN_TEMPLATE to send such replies as an approved template",
+                permanent=True,
+            )
         done_key = self.store.k("wa", "sent", key, "template")
         wamid = await self.store.redis.get(done_key)
         if not wamid:
@@ -401,11 +424,14 @@ class WhatsAppChannel:
             text = re.sub(r"\s{4,}", "   ", text)
             if len(text) > TEMPLATE_PARAM_MAX:
                 text = text[: TEMPLATE_PARAM_MAX - 1] + "…"
-            message = {"type": "template", "template": {
-                "name": self.template_name,
-                "language": {"code": self.template_lang or out.lang or self.settings.default_language},
-                "components": [{"type": "body", "parameters": [{"type": "text", "text": text or "…"}]}],
-            }}
+            message = {
+                "type": "template",
+                "template": {
+                    "name": self.template_name,
+                    "language": {"code": self.template_lang or out.lang or self.settings.default_language},
+                    "components": [{"type": "body", "parameters": [{"type": "text", "text": text or "…"}]}],
+                },
+            }
             try:
                 wamid = await self._post_message(out.to.user_id, message, out)  # type: ignore[union-attr]
             except WindowClosed as exc:
@@ -415,7 +441,8 @@ class WhatsAppChannel:
             raise DeliveryError(
                 f"the text went out as the template {self.template_name!r}, but the {len(out.attachments)} file(s) "
                 f"did not: WhatsApp's 24-hour window closed{closed}; send them again after the customer replies",
-                permanent=True)
+                permanent=True,
+            )
         return wamid
 
     async def _post_message(self, wa_id: str, message: dict[str, Any], out: Outbound) -> str:
@@ -442,13 +469,25 @@ class WhatsAppChannel:
         text = out.text
         buttons = out.buttons
         if buttons and len(text) <= BODY_MAX:
-            if len(buttons) <= BUTTONS_MAX and all(len(b.label) <= BUTTON_TITLE_MAX for b in buttons) \
-                    and all(len(b.payload) <= 256 for b in buttons):
-                return [{"type": "interactive", "interactive": {
-                    "type": "button", "body": {"text": text or "…"},
-                    "action": {"buttons": [{"type": "reply", "reply": {"id": b.payload, "title": b.label}}
-                                           for b in buttons]},
-                }}]
+            if (
+                len(buttons) <= BUTTONS_MAX
+                and all(len(b.label) <= BUTTON_TITLE_MAX for b in buttons)
+                and all(len(b.payload) <= 256 for b in buttons)
+            ):
+                return [
+                    {
+                        "type": "interactive",
+                        "interactive": {
+                            "type": "button",
+                            "body": {"text": text or "…"},
+                            "action": {
+                                "buttons": [
+                                    {"type": "reply", "reply": {"id": b.payload, "title": b.label}} for b in buttons
+                                ]
+                            },
+                        },
+                    }
+                ]
             if len(buttons) <= ROWS_MAX and all(len(b.payload) <= 200 for b in buttons):
                 rows = []
                 for b in buttons:
@@ -456,11 +495,19 @@ class WhatsAppChannel:
                     if len(b.label) > ROW_TITLE_MAX:
                         row["description"] = _clip(b.label, ROW_DESCRIPTION_MAX)
                     rows.append(row)
-                return [{"type": "interactive", "interactive": {
-                    "type": "list", "body": {"text": text or "…"},
-                    "action": {"button": _clip(t("wa_list_button", out.lang), BUTTON_TITLE_MAX),
-                               "sections": [{"rows": rows}]},
-                }}]
+                return [
+                    {
+                        "type": "interactive",
+                        "interactive": {
+                            "type": "list",
+                            "body": {"text": text or "…"},
+                            "action": {
+                                "button": _clip(t("wa_list_button", out.lang), BUTTON_TITLE_MAX),
+                                "sections": [{"rows": rows}],
+                            },
+                        },
+                    }
+                ]
         if buttons:
             text = numbered(text, [b.label for b in buttons])
         if not text.strip():
@@ -503,8 +550,10 @@ class WhatsAppChannel:
                 raise too_large(size)
             async with self._session().get(info["url"]) as resp:
                 if resp.status >= 400:
-                    raise DeliveryError(f"WhatsApp media download answered HTTP {resp.status}",
-                                        permanent=resp.status in (401, 403, 404, 410))
+                    raise DeliveryError(
+                        f"WhatsApp media download answered HTTP {resp.status}",
+                        permanent=resp.status in (401, 403, 404, 410),
+                    )
                 data = await read_capped(resp, MAX_DOWNLOAD)
         except GraphError as exc:
             raise graph_error(exc) from exc
@@ -527,7 +576,6 @@ class WhatsAppChannel:
         return float(last) + WINDOW if last is not None else None
 
 
-
 def _int(value: Any) -> int | None:
     try:
         return int(value)
@@ -547,4 +595,3 @@ def _split(text: str, limit: int) -> list[str]:
         parts.append(text[:cut])
         text = text[cut:].lstrip("\n")
     return [*parts, text] if text or not parts else parts
-

@@ -177,5 +177,11 @@ def reopen(case: Case, operator: str) -> Case:
     """A resolved case back in progress (an operator has more to say); its rating is asked for again later."""
     if case.is_open:
         raise TransitionError(f"case {case.number} is open already")
-    return replace(case, status=CaseStatus.IN_PROGRESS, resolved_at=None, closed_by="", rating=None,
-                   operator=operator or case.operator)
+    return replace(
+        case,
+        status=CaseStatus.IN_PROGRESS,
+        resolved_at=None,
+        closed_by="",
+        rating=None,
+        operator=operator or case.operator,
+    )

@@ -16,8 +16,9 @@ DEFAULT_FAQ_PATH = REPO_ROOT / "faq_data"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
-                                      env_ignore_empty=True)  # "NAME=" in .env means "not set"
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )  # "NAME=" in .env means "not set"
 
     # core
     redis_url: str | None = Field(default=None, alias="REDIS_URL")

@@ -34,11 +34,18 @@ from core.texts import detect_language, t
 log = logging.getLogger(__name__)
 
 COMMANDS = {
-    "start": "start", "старт": "start", "начать": "start",
-    "help": "help", "помощь": "help",
-    "operator": "operator", "оператор": "operator", "human": "operator",
-    "status": "status", "статус": "status",
-    "cancel": "cancel", "отмена": "cancel",
+    "start": "start",
+    "старт": "start",
+    "начать": "start",
+    "help": "help",
+    "помощь": "help",
+    "operator": "operator",
+    "оператор": "operator",
+    "human": "operator",
+    "status": "status",
+    "статус": "status",
+    "cancel": "cancel",
+    "отмена": "cancel",
 }
 STAFF_COMMANDS = ("take", "needinfo", "resolve", "escalate", "reopen", "case", "ban", "unban")
 # A short message made of these words asks for a person, whatever the FAQ says.
@@ -176,7 +183,10 @@ class SupportDesk:
         if match.band is Band.SUGGEST:
             ids = [c.entry.id for c in match.candidates]
             await self.store.record(
-                "faq_suggested", customer=user.key, entries=",".join(ids), entry=ids[0],
+                "faq_suggested",
+                customer=user.key,
+                entries=",".join(ids),
+                entry=ids[0],
                 score=f"{match.candidates[0].score:.3f}",
             )
             tried += [[c.entry.id, round(c.score, 3)] for c in match.candidates]
@@ -186,8 +196,11 @@ class SupportDesk:
             buttons += (Button(t("btn_none_of_these", lang), "op:no_match"),)
             return [to_customer(user, t("suggest", lang), buttons=buttons, lang=lang)]
         await self.store.record(
-            "faq_no_match", customer=user.key, entry=best.entry.id if best else None,
-            score=f"{best.score:.3f}" if best else "0", text=text[:200],
+            "faq_no_match",
+            customer=user.key,
+            entry=best.entry.id if best else None,
+            score=f"{best.score:.3f}" if best else "0",
+            text=text[:200],
         )
         return [self._offer_operator(user, lang, "no_match", HandoffReason.NO_MATCH)]
 
@@ -237,8 +250,13 @@ class SupportDesk:
             if not cases:
                 return [to_customer(user, t("status_none", lang))]
             lines = [t("status_header", lang)] + [
-                t("status_line", lang, number=c.number, status=t(f"status.{c.status}", lang),
-                  created=time.strftime("%d.%m.%Y %H:%M", time.gmtime(c.created_at)))
+                t(
+                    "status_line",
+                    lang,
+                    number=c.number,
+                    status=t(f"status.{c.status}", lang),
+                    created=time.strftime("%d.%m.%Y %H:%M", time.gmtime(c.created_at)),
+                )
                 for c in reversed(cases)
             ]
             return [to_customer(user, "\n".join(lines))]
@@ -270,8 +288,14 @@ class SupportDesk:
         for e, s in tried:
             best[e] = max(s, best.get(e, 0.0))
         draft = Case(
-            id=0, customer=user, status=CaseStatus.ACCEPTED, created_at=self.clock(), language=lang,
-            customer_name=state.get("name", ""), customer_handle=state.get("handle", ""), reason=reason,
+            id=0,
+            customer=user,
+            status=CaseStatus.ACCEPTED,
+            created_at=self.clock(),
+            language=lang,
+            customer_name=state.get("name", ""),
+            customer_handle=state.get("handle", ""),
+            reason=reason,
             tried=tuple(best.items()),
         )
         recent = await self.store.take_recent(user)
@@ -291,8 +315,14 @@ class SupportDesk:
         await self.store.log(case.id, "customer", text, event.attachments)
         await self.store.record("customer_message", case=case.id, customer=case.customer.key)
         outs = [
-            to_staff(case.id, text, StaffKind.CUSTOMER_MESSAGE, attachments=event.attachments,
-                     copy_from=event.origin, meta={"name": case.display_name})
+            to_staff(
+                case.id,
+                text,
+                StaffKind.CUSTOMER_MESSAGE,
+                attachments=event.attachments,
+                copy_from=event.origin,
+                meta={"name": case.display_name},
+            )
         ]
         if case.status is CaseStatus.NEEDS_INFO:  # the customer answered: back to the operator
             outs += await self._set_status(case, CaseStatus.IN_PROGRESS, case.operator or "", notify=False)
@@ -320,8 +350,9 @@ class SupportDesk:
         """Channels without buttons show numbered lines; a reply "2" then means the second button."""
         for out in outs:
             if out.to is not None and out.buttons:
-                await self.store.update_user(out.to, buttons=json.dumps([b.payload for b in out.buttons]),
-                                             buttons_at=repr(self.clock()))
+                await self.store.update_user(
+                    out.to, buttons=json.dumps([b.payload for b in out.buttons]), buttons_at=repr(self.clock())
+                )
 
     # ================================================================ operators
     async def operator_message(
@@ -337,9 +368,14 @@ class SupportDesk:
         if case is None:
             return [to_staff(case_id, f"There is no case #{case_id}.", StaffKind.REPLY)]
         if not case.is_open:
-            return [to_staff(case_id, f"Case {case.number} is resolved, so this message was NOT sent (the customer's "
-                             "next message would open a new case). Send /reopen to reopen it, then write again.",
-                             StaffKind.REPLY)]
+            return [
+                to_staff(
+                    case_id,
+                    f"Case {case.number} is resolved, so this message was NOT sent (the customer's "
+                    "next message would open a new case). Send /reopen to reopen it, then write again.",
+                    StaffKind.REPLY,
+                )
+            ]
         async with self.store.lock(case.customer):
             case = await self.store.get_case(case_id) or case
             now = self.clock()
@@ -351,12 +387,16 @@ class SupportDesk:
                         "first_response", case=case.id, seconds=f"{now - case.created_at:.1f}", operator=operator.name
                     )
                 if updated.status is not case.status:
-                    await self.store.record("status", case=case.id, old=case.status, new=updated.status,
-                                            by=operator.name)
+                    await self.store.record(
+                        "status", case=case.id, old=case.status, new=updated.status, by=operator.name
+                    )
             await self.store.log(case.id, "operator", text, attachments)
             await self.store.record("operator_reply", case=case.id, operator=operator.name)
-        outs = [to_customer(case.customer, text, attachments=attachments, copy_from=copy_from, case_id=case.id,
-                            lang=case.language)]
+        outs = [
+            to_customer(
+                case.customer, text, attachments=attachments, copy_from=copy_from, case_id=case.id, lang=case.language
+            )
+        ]
         if updated.status is not case.status:
             outs.append(to_staff(case.id, self._status_line(updated, operator.name), StaffKind.STATUS))
         return outs
@@ -392,7 +432,9 @@ class SupportDesk:
             if command == "reopen":
                 return await self._reopen(case, operator)
             target = {
-                "take": CaseStatus.IN_PROGRESS, "needinfo": CaseStatus.NEEDS_INFO, "resolve": CaseStatus.RESOLVED,
+                "take": CaseStatus.IN_PROGRESS,
+                "needinfo": CaseStatus.NEEDS_INFO,
+                "resolve": CaseStatus.RESOLVED,
             }.get(command)
             if target is None:
                 known = ", ".join("/" + c for c in STAFF_COMMANDS)
@@ -402,8 +444,9 @@ class SupportDesk:
                 return outs
             if not lifecycle.can_move(case, target):
                 status = case.status.value.replace("_", " ")
-                return [to_staff(case_id, f"Case {case.number} is {status}: /{command} does not apply.",
-                                 StaffKind.REPLY)]
+                return [
+                    to_staff(case_id, f"Case {case.number} is {status}: /{command} does not apply.", StaffKind.REPLY)
+                ]
             return await self._set_status(case, target, operator.name)
 
     async def _set_status(self, case: Case, target: CaseStatus, operator: str, notify: bool = True) -> list[Outbound]:
@@ -420,12 +463,18 @@ class SupportDesk:
             return outs
         lang = case.language
         operator_name = operator or "—"
-        outs.append(to_customer(case.customer, t(f"status_changed.{target}", lang, number=case.number,
-                                                  operator=operator_name), case_id=case.id))
+        outs.append(
+            to_customer(
+                case.customer,
+                t(f"status_changed.{target}", lang, number=case.number, operator=operator_name),
+                case_id=case.id,
+            )
+        )
         if target is CaseStatus.RESOLVED:
             buttons = tuple(Button("⭐" * n, f"rate:{case.id}:{n}") for n in range(1, 6))
-            outs.append(to_customer(case.customer, t("rate_prompt", lang, number=case.number), buttons=buttons,
-                                    case_id=case.id))
+            outs.append(
+                to_customer(case.customer, t("rate_prompt", lang, number=case.number), buttons=buttons, case_id=case.id)
+            )
             await self._remember_buttons(outs)
             await self.store.update_user(case.customer, rate_case=str(case.id))
         return outs
@@ -438,8 +487,9 @@ class SupportDesk:
         await self.store.save_case(case)
         await self.store.log(case.id, "system", f"Taken over by {operator.name} (was {previous or 'nobody'})")
         await self.store.record("reassigned", case=case.id, old=previous, new=operator.name)
-        return [to_staff(case.id, f"Case {case.number}: {operator.name} took it over from {previous}.",
-                         StaffKind.STATUS)]
+        return [
+            to_staff(case.id, f"Case {case.number}: {operator.name} took it over from {previous}.", StaffKind.STATUS)
+        ]
 
     async def _escalate(self, case: Case, operator: Operator) -> list[Outbound]:
         from dataclasses import replace
@@ -453,8 +503,9 @@ class SupportDesk:
         await self.store.log(case.id, "system", f"Escalated by {operator.name}")
         await self.store.record("escalated", case=case.id, operator=operator.name)
         return [
-            to_staff(case.id, f"⚠️ Case {case.number} escalated to senior specialists by {operator.name}.",
-                     StaffKind.STATUS),
+            to_staff(
+                case.id, f"⚠️ Case {case.number} escalated to senior specialists by {operator.name}.", StaffKind.STATUS
+            ),
             to_customer(case.customer, t("escalated", case.language, number=case.number), case_id=case.id),
         ]
 
@@ -493,8 +544,14 @@ class SupportDesk:
                 return []
             await self.store.log(out.case_id, "system", f"Not delivered to the customer: {reason}")
             preview = " ".join(out.text.split())[:200]
-            return [to_staff(out.case_id, f"⚠️ Not delivered to the customer: {reason}\n« {preview} »",
-                             StaffKind.INFO, meta={"undelivered": True})]
+            return [
+                to_staff(
+                    out.case_id,
+                    f"⚠️ Not delivered to the customer: {reason}\n« {preview} »",
+                    StaffKind.INFO,
+                    meta={"undelivered": True},
+                )
+            ]
         if out.case_id is None:
             return []
         case = await self.store.get_case(out.case_id)
@@ -514,12 +571,37 @@ def entry_label(entry: FaqEntry, lang: str) -> str:
 
 
 _GREETINGS = {
-    "привет", "приветствую", "здравствуйте", "здравствуй", "добрый день", "добрый вечер", "доброе утро",
-    "доброй ночи", "салют", "хай", "hello", "hi", "hey", "good morning", "good afternoon", "good evening",
+    "привет",
+    "приветствую",
+    "здравствуйте",
+    "здравствуй",
+    "добрый день",
+    "добрый вечер",
+    "доброе утро",
+    "доброй ночи",
+    "салют",
+    "хай",
+    "hello",
+    "hi",
+    "hey",
+    "good morning",
+    "good afternoon",
+    "good evening",
 }
 _THANKS = {
-    "спасибо", "спасибо большое", "большое спасибо", "благодарю", "спс", "ок спасибо", "понятно спасибо",
-    "thanks", "thank you", "thanks a lot", "thx", "ok thanks", "thank you very much",
+    "спасибо",
+    "спасибо большое",
+    "большое спасибо",
+    "благодарю",
+    "спс",
+    "ок спасибо",
+    "понятно спасибо",
+    "thanks",
+    "thank you",
+    "thanks a lot",
+    "thx",
+    "ok thanks",
+    "thank you very much",
 }
 
 

@@ -209,8 +209,10 @@ def normalize(text: str) -> str:
 
 _EN_KEYS = "`qwertyuiop[]asdfghjkl;'zxcvbnm,."
 _RU_KEYS = "ёйцукенгшщзхъфывапролджэячсмитьбю"
-_EN_TO_RU = {**{en.upper(): ru.upper() for en, ru in zip(_EN_KEYS, _RU_KEYS, strict=True) if en.isalpha()},
-             **dict(zip(_EN_KEYS, _RU_KEYS, strict=True))}
+_EN_TO_RU = {
+    **{en.upper(): ru.upper() for en, ru in zip(_EN_KEYS, _RU_KEYS, strict=True) if en.isalpha()},
+    **dict(zip(_EN_KEYS, _RU_KEYS, strict=True)),
+}
 # Shifted punctuation keys of the US layout are letters in ЙЦУКЕН too.
 _EN_TO_RU.update({"~": "Ё", "{": "Х", "}": "Ъ", ":": "Ж", '"': "Э", "<": "Б", ">": "Ю"})
 _RU_TO_EN = {ru: en for en, ru in _EN_TO_RU.items()}
@@ -244,8 +246,11 @@ def fix_layout(text: str) -> str:
                 prev_l = i > 0 and _LATIN.match(text[i - 1]) is not None
                 next_l = i + 1 < n and _LATIN.match(text[i + 1]) is not None
                 # a key between letters, or starting a word, is a letter typed in the wrong layout
-                out.append(_EN_TO_RU[ch] if next_l and (prev_l or i == 0 or not _is_letter(text[i - 1]))
-                           and ch in _EN_TO_RU else ch)
+                out.append(
+                    _EN_TO_RU[ch]
+                    if next_l and (prev_l or i == 0 or not _is_letter(text[i - 1])) and ch in _EN_TO_RU
+                    else ch
+                )
             else:
                 out.append(_EN_TO_RU.get(ch, ch))
     else:
@@ -253,19 +258,132 @@ def fix_layout(text: str) -> str:
     return "".join(out)
 
 
-_RU_SUFFIXES = tuple(sorted((
-    # adjective / participle / noun / verb endings (a small subset of Snowball's lists)
-    "ившись", "ывшись", "ившая", "ывшая", "ующий", "ующая", "ующее", "ующие", "ающий",
-    "иями", "ями", "ами", "иях", "ях", "ах", "ией", "ией", "ием", "ием", "иям", "ям", "ам",
-    "ого", "его", "ому", "ему", "ыми", "ими", "ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие",
-    "ым", "им", "ом", "ем", "ую", "юю", "ых", "их", "ов", "ев", "ей", "ий",
-    "ться", "тся", "ешь", "ете", "ишь", "ите", "ить", "ать", "ять", "еть", "уть", "ыть", "ти",
-    "ала", "ила", "ыла", "ело", "ало", "или", "али", "ели", "ыли", "ал", "ил", "ел", "ыл", "ла", "ли",
-    "ет", "ит", "ут", "ют", "ат", "ят", "ем", "им", "ую", "ю", "у", "ы", "и", "а", "я", "о", "е", "ь", "й",
-    "сь", "ся",
-), key=len, reverse=True))
-_EN_SUFFIXES = ("ations", "ation", "ingly", "ments", "ment", "ness", "ings", "ing", "edly", "ies",
-                "ied", "ers", "ed", "es", "er", "ly", "s")
+_RU_SUFFIXES = tuple(
+    sorted(
+        (
+            # adjective / participle / noun / verb endings (a small subset of Snowball's lists)
+            "ившись",
+            "ывшись",
+            "ившая",
+            "ывшая",
+            "ующий",
+            "ующая",
+            "ующее",
+            "ующие",
+            "ающий",
+            "иями",
+            "ями",
+            "ами",
+            "иях",
+            "ях",
+            "ах",
+            "ией",
+            "ией",
+            "ием",
+            "ием",
+            "иям",
+            "ям",
+            "ам",
+            "ого",
+            "его",
+            "ому",
+            "ему",
+            "ыми",
+            "ими",
+            "ый",
+            "ий",
+            "ой",
+            "ая",
+            "яя",
+            "ое",
+            "ее",
+            "ые",
+            "ие",
+            "ым",
+            "им",
+            "ом",
+            "ем",
+            "ую",
+            "юю",
+            "ых",
+            "их",
+            "ов",
+            "ев",
+            "ей",
+            "ий",
+            "ться",
+            "тся",
+            "ешь",
+            "ете",
+            "ишь",
+            "ите",
+            "ить",
+            "ать",
+            "ять",
+            "еть",
+            "уть",
+            "ыть",
+            "ти",
+            "ала",
+            "ила",
+            "ыла",
+            "ело",
+            "ало",
+            "или",
+            "али",
+            "ели",
+            "ыли",
+            "ал",
+            "ил",
+            "ел",
+            "ыл",
+            "ла",
+            "ли",
+            "ет",
+            "ит",
+            "ут",
+            "ют",
+            "ат",
+            "ят",
+            "ем",
+            "им",
+            "ую",
+            "ю",
+            "у",
+            "ы",
+            "и",
+            "а",
+            "я",
+            "о",
+            "е",
+            "ь",
+            "й",
+            "сь",
+            "ся",
+        ),
+        key=len,
+        reverse=True,
+    )
+)
+_EN_SUFFIXES = (
+    "ations",
+    "ation",
+    "ingly",
+    "ments",
+    "ment",
+    "ness",
+    "ings",
+    "ing",
+    "edly",
+    "ies",
+    "ied",
+    "ers",
+    "ed",
+    "es",
+    "er",
+    "ly",
+    "s",
+)
 
 
 @functools.lru_cache(maxsize=1 << 16)
@@ -560,8 +678,15 @@ class FaqMatcher:
         shift = math.log(_UNSEEN_CONFIDENCE / (1.0 - _UNSEEN_CONFIDENCE)) - float(top.mean())
         return min(0.0, max(shift, _MAX_SHIFT))
 
-    def _unseen_logits(self, chunk: np.ndarray, r_ptr: np.ndarray, r_cols: np.ndarray, r_vals: np.ndarray,
-                       ef: np.ndarray, dense: dict[str, _DenseCommon]) -> list[float]:
+    def _unseen_logits(
+        self,
+        chunk: np.ndarray,
+        r_ptr: np.ndarray,
+        r_cols: np.ndarray,
+        r_vals: np.ndarray,
+        ef: np.ndarray,
+        dense: dict[str, _DenseCommon],
+    ) -> list[float]:
         """``_logit`` of the best other entry for each phrasing row in ``chunk`` (own-entry-only features dropped).
 
         The same arithmetic as ``_components_q``, for a batch of queries at once.
@@ -589,8 +714,11 @@ class FaqMatcher:
             idx = np.repeat(post.ptr[rc], plens) + (np.arange(total) - np.repeat(np.cumsum(plens) - plens, plens))
             key = np.repeat(rq, plens) * width + post.rows[idx]
             w = np.repeat(rv, plens)
-            return [np.bincount(key, weights=w * val[idx], minlength=len(chunk) * width).reshape(len(chunk), width)
-                    + qd @ mat for val, mat in zip(post.vals, common.mats, strict=True)]
+            return [
+                np.bincount(key, weights=w * val[idx], minlength=len(chunk) * width).reshape(len(chunk), width)
+                + qd @ mat
+                for val, mat in zip(post.vals, common.mats, strict=True)
+            ]
 
         (phr,) = product(self._phr, n_rows, dense["phr"])
         cent, nb = product(self._ent, n_entries, dense["ent"])

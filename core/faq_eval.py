@@ -156,4 +156,3 @@ def format_report(result: dict) -> str:
             shown = f"{value:.3f}"
         lines.append(f"{_LABELS[key]:<{width}}  {shown}")
     return "\n".join(lines)
-

@@ -153,8 +153,12 @@ def to_delivery_error(e: TelegramAPIError) -> DeliveryError:
     if isinstance(e, TelegramEntityTooLarge):
         return DeliveryError("file too large for Telegram", permanent=True)
     if isinstance(e, TelegramMigrateToChat):
-        log.error("telegram: chat %s was upgraded to a supergroup; its new id is %s (set TELEGRAM_STAFF_CHAT_ID"
-                  " if it is the staff group)", getattr(e.method, "chat_id", None), e.migrate_to_chat_id)
+        log.error(
+            "telegram: chat %s was upgraded to a supergroup; its new id is %s (set TELEGRAM_STAFF_CHAT_ID"
+            " if it is the staff group)",
+            getattr(e.method, "chat_id", None),
+            e.migrate_to_chat_id,
+        )
         return DeliveryError(f"the group moved to chat {e.migrate_to_chat_id}", permanent=True)
     if isinstance(e, TelegramUnauthorizedError):
         log.error("telegram: the bot token was refused (401): %s", msg)
@@ -176,8 +180,9 @@ def to_delivery_error(e: TelegramAPIError) -> DeliveryError:
 
 def _transient(e: BaseException) -> bool:
     """Redis or the network: worth retrying for as long as it takes."""
-    return isinstance(e, RedisError | OSError | TimeoutError | TelegramNetworkError | TelegramServerError
-                      | TelegramRetryAfter)
+    return isinstance(
+        e, RedisError | OSError | TimeoutError | TelegramNetworkError | TelegramServerError | TelegramRetryAfter
+    )
 
 
 # KEYS: lock. ARGV: token, ttl ms. Renews (1) or releases (DEL) the polling lock only if we still hold it.
@@ -205,12 +210,19 @@ def attachments_of(msg: Message) -> tuple[Attachment, ...]:
         (AttachmentKind.VIDEO, msg.video),
         (AttachmentKind.AUDIO, msg.audio),
         (AttachmentKind.VOICE, msg.voice),
-
         (AttachmentKind.DOCUMENT, msg.animation if msg.document is None else None),  # a GIF comes as both
     ):
         if obj is not None:
-            out.append(Attachment(kind, obj.file_id, "telegram", getattr(obj, "file_name", None),
-                                  getattr(obj, "mime_type", None), obj.file_size))
+            out.append(
+                Attachment(
+                    kind,
+                    obj.file_id,
+                    "telegram",
+                    getattr(obj, "file_name", None),
+                    getattr(obj, "mime_type", None),
+                    obj.file_size,
+                )
+            )
     if msg.video_note:  # a video to other channels; sent back to Telegram as a video note (by its name)
         v = msg.video_note
         out.append(Attachment(AttachmentKind.VIDEO, v.file_id, "telegram", VIDEO_NOTE_NAME, "video/mp4", v.file_size))
@@ -265,8 +277,10 @@ class TelegramChannel:
                 raise ConfigError("TELEGRAM_BOT_TOKEN was refused by Telegram (401 Unauthorized)") from e
             except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
                 if attempt == PREFLIGHT_TRIES - 1:
-                    raise ConfigError(f"cannot reach the Telegram Bot API at {self.settings.telegram_api_url}: "
-                                      f"{getattr(e, 'message', None) or e!r}") from e
+                    raise ConfigError(
+                        f"cannot reach the Telegram Bot API at {self.settings.telegram_api_url}: "
+                        f"{getattr(e, 'message', None) or e!r}"
+                    ) from e
                 await asyncio.sleep(self.preflight_backoff * 2**attempt)
         assert me is not None
         self._username = me.username
@@ -278,23 +292,34 @@ class TelegramChannel:
             chat = await self.bot.get_chat(staff)
             member = await self.bot.get_chat_member(staff, me.id)
         except TelegramMigrateToChat as e:
-            raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={staff} was upgraded to a supergroup: "
-                              f"set TELEGRAM_STAFF_CHAT_ID={e.migrate_to_chat_id}") from e
+            raise ConfigError(
+                f"TELEGRAM_STAFF_CHAT_ID={staff} was upgraded to a supergroup: "
+                f"set TELEGRAM_STAFF_CHAT_ID={e.migrate_to_chat_id}"
+            ) from e
         except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as e:
-            raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={staff}: the bot cannot see this chat ({e.message}); "
-                              "add the bot to the operators' supergroup and check the id") from e
+            raise ConfigError(
+                f"TELEGRAM_STAFF_CHAT_ID={staff}: the bot cannot see this chat ({e.message}); "
+                "add the bot to the operators' supergroup and check the id"
+            ) from e
         except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
-            raise ConfigError(f"cannot check TELEGRAM_STAFF_CHAT_ID={staff}: "
-                              f"{getattr(e, 'message', None) or e!r}") from e
+            raise ConfigError(
+                f"cannot check TELEGRAM_STAFF_CHAT_ID={staff}: {getattr(e, 'message', None) or e!r}"
+            ) from e
         if chat.type != "supergroup":
-            raise ConfigError(f"TELEGRAM_STAFF_CHAT_ID={staff} is a {chat.type}, not a supergroup: "
-                              "make the operators' group a supergroup (e.g. turn on Topics) and use its new id")
+            raise ConfigError(
+                f"TELEGRAM_STAFF_CHAT_ID={staff} is a {chat.type}, not a supergroup: "
+                "make the operators' group a supergroup (e.g. turn on Topics) and use its new id"
+            )
         if member.status not in ("administrator", "creator"):
-            raise ConfigError(f"the bot @{me.username} is not an administrator of the staff group {staff}: "
-                              "promote it (with \"Manage topics\")")
+            raise ConfigError(
+                f"the bot @{me.username} is not an administrator of the staff group {staff}: "
+                'promote it (with "Manage topics")'
+            )
         if chat.is_forum and member.status == "administrator" and not getattr(member, "can_manage_topics", False):
-            raise ConfigError(f"the bot @{me.username} may not manage topics in the staff group {staff}: "
-                              "give it the \"Manage topics\" right")
+            raise ConfigError(
+                f"the bot @{me.username} may not manage topics in the staff group {staff}: "
+                'give it the "Manage topics" right'
+            )
 
     async def run(self, hub: Any) -> None:
         self.hub = hub
@@ -313,8 +338,9 @@ class TelegramChannel:
         failures = 0
         while True:
             try:
-                await self.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret,
-                                           allowed_updates=ALLOWED_UPDATES)
+                await self.bot.set_webhook(
+                    self.webhook_url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+                )
                 log.info("telegram: webhook set to %s", self.webhook_url)
                 return
             except TelegramRetryAfter as e:
@@ -390,7 +416,9 @@ class TelegramChannel:
                 return
             try:
                 updates = await self.bot.get_updates(
-                    offset=offset, timeout=self.poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                    offset=offset,
+                    timeout=self.poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
                     request_timeout=self.poll_timeout + 10,
                 )
                 failures = 0
@@ -415,8 +443,13 @@ class TelegramChannel:
             offset = update.update_id
             stuck += 1
             if stuck >= POISON_ROUNDS and not _transient(error):
-                log.error("telegram: giving up on update %s after %d attempts (%r): %s", update.update_id, stuck,
-                          error, update.model_dump_json(exclude_none=True))
+                log.error(
+                    "telegram: giving up on update %s after %d attempts (%r): %s",
+                    update.update_id,
+                    stuck,
+                    error,
+                    update.model_dump_json(exclude_none=True),
+                )
                 offset = update.update_id + 1
                 stuck = 0
                 continue
@@ -497,8 +530,13 @@ class TelegramChannel:
             await self._on_staff_message(msg, hub)
             return
         if msg.chat.type != "private":
-            log.info("telegram: ignoring a message in chat %s (%s %r): not TELEGRAM_STAFF_CHAT_ID=%s",
-                     msg.chat.id, msg.chat.type, msg.chat.title, self.staff_chat)
+            log.info(
+                "telegram: ignoring a message in chat %s (%s %r): not TELEGRAM_STAFF_CHAT_ID=%s",
+                msg.chat.id,
+                msg.chat.type,
+                msg.chat.title,
+                self.staff_chat,
+            )
             return
         if msg.from_user is None or msg.from_user.is_bot:
             return
@@ -550,7 +588,10 @@ class TelegramChannel:
             elif cq.data:
                 event = Inbound(
                     sender=UserRef("telegram", str(chat.id if chat is not None else cq.from_user.id)),
-                    text="", message_id=f"cb:{cq.id}", payload=cq.data, language=cq.from_user.language_code,
+                    text="",
+                    message_id=f"cb:{cq.id}",
+                    payload=cq.data,
+                    language=cq.from_user.language_code,
                     name=cq.from_user.full_name,
                     handle=f"@{cq.from_user.username}" if cq.from_user.username else None,
                 )
@@ -598,7 +639,8 @@ class TelegramChannel:
         thread = msg.message_thread_id if msg.is_topic_message else None
         return [
             replace(o, meta={**o.meta, "thread": thread, "reply_to": msg.message_id})
-            if o.audience == Audience.STAFF and o.kind == StaffKind.REPLY else o
+            if o.audience == Audience.STAFF and o.kind == StaffKind.REPLY
+            else o
             for o in outs
         ]
 
@@ -694,8 +736,9 @@ class TelegramChannel:
             parts = self._parts(chat, out.text, out.attachments, keyboard(out.buttons), None)
         return str(await self._run_parts(key, parts))
 
-    def _parts(self, chat: int, text: str, attachments, markup, thread: int | None,
-               reply_to: int | None = None) -> list[Callable[[], Awaitable[int]]]:
+    def _parts(
+        self, chat: int, text: str, attachments, markup, thread: int | None, reply_to: int | None = None
+    ) -> list[Callable[[], Awaitable[int]]]:
         """The API calls that show ``text`` and ``attachments`` (buttons on the last text part)."""
         parts: list[Callable[[], Awaitable[int]]] = []
         text = text or ""
@@ -735,33 +778,36 @@ class TelegramChannel:
 
     async def _send_text(self, chat: int, text: str, thread: int | None, markup, reply_to: int | None) -> int:
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
-        m = await self.bot.send_message(chat, text, message_thread_id=thread, reply_markup=markup,
-                                        reply_parameters=reply, parse_mode=None)
+        m = await self.bot.send_message(
+            chat, text, message_thread_id=thread, reply_markup=markup, reply_parameters=reply, parse_mode=None
+        )
         return m.message_id
 
-    async def _copy(self, chat: int, from_chat: int, message_id: int, thread: int | None,
-                    reply_to: int | None) -> int:
+    async def _copy(self, chat: int, from_chat: int, message_id: int, thread: int | None, reply_to: int | None) -> int:
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
-        m = await self.bot.copy_message(chat, from_chat, message_id, message_thread_id=thread,
-                                        reply_parameters=reply)
+        m = await self.bot.copy_message(chat, from_chat, message_id, message_thread_id=thread, reply_parameters=reply)
         return m.message_id
 
     async def _input(self, att: Attachment):
         if att.channel == "telegram":
             return att.ref  # a file_id this bot received: reusable as is
         if att.size and att.size > UPLOAD_MAX:
-            raise DeliveryError(f"file too large for Telegram ({att.size // 2**20} MB; bots may send up to 50 MB)",
-                                permanent=True)
+            raise DeliveryError(
+                f"file too large for Telegram ({att.size // 2**20} MB; bots may send up to 50 MB)", permanent=True
+            )
         if self.media is None:
             raise DeliveryError(f"cannot fetch a {att.channel} file (no media resolver)", permanent=True)
         media = await self.media(att)
         if len(media.data) > UPLOAD_MAX:
-            raise DeliveryError(f"file too large for Telegram ({len(media.data) // 2**20} MB; bots may send up to "
-                                "50 MB)", permanent=True)
+            raise DeliveryError(
+                f"file too large for Telegram ({len(media.data) // 2**20} MB; bots may send up to 50 MB)",
+                permanent=True,
+            )
         return BufferedInputFile(media.data, filename=att.filename or media.filename)
 
-    async def _send_file(self, chat: int, att: Attachment, caption: str | None, thread: int | None, markup,
-                         reply_to: int | None) -> int:
+    async def _send_file(
+        self, chat: int, att: Attachment, caption: str | None, thread: int | None, markup, reply_to: int | None
+    ) -> int:
         file = await self._input(att)
         common: dict[str, Any] = {"message_thread_id": thread, "reply_markup": markup}
         if reply_to:

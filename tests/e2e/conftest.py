@@ -61,6 +61,7 @@ class RunningBot:
             _, stuck = await asyncio.wait(self.tasks, timeout=5)
             for task in stuck:  # pragma: no cover - a task that ignores cancellation is a bug worth seeing
                 import sys
+
                 task.print_stack(file=sys.stderr)
                 raise AssertionError(f"task {task.get_name()} did not stop when cancelled")
         self.tasks = []
@@ -74,8 +75,7 @@ class RunningBot:
 
 
 def telegram_settings(fake: FakeTelegram) -> dict[str, Any]:
-    return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_STAFF_CHAT_ID": fake.staff_chat,
-            "TELEGRAM_API_URL": fake.url}
+    return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_STAFF_CHAT_ID": fake.staff_chat, "TELEGRAM_API_URL": fake.url}
 
 
 @pytest.fixture
@@ -95,13 +95,18 @@ async def bot_factory(redis_url, prefix, redis):
 
     started: list[RunningBot] = []
 
-    async def factory(*, time_scale: float = SCALE, run_channels: bool = True, run_delivery: bool = True,
-                      **overrides: Any) -> RunningBot:
+    async def factory(
+        *, time_scale: float = SCALE, run_channels: bool = True, run_delivery: bool = True, **overrides: Any
+    ) -> RunningBot:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         env: dict[str, Any] = {
-            "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "FAQ_PATH": str(DATA / "faq_desk.yaml"),
-            "HTTP_HOST": "127.0.0.1", "HTTP_PORT": port, "DEFAULT_LANGUAGE": "ru",
+            "REDIS_URL": redis_url,
+            "REDIS_PREFIX": prefix,
+            "FAQ_PATH": str(DATA / "faq_desk.yaml"),
+            "HTTP_HOST": "127.0.0.1",
+            "HTTP_PORT": port,
+            "DEFAULT_LANGUAGE": "ru",
         }
         env.update({k: v.replace("{base}", base) if isinstance(v, str) else v for k, v in overrides.items()})
         settings = Settings(**env)

@@ -14,12 +14,17 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_
 
 
 def sb(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bots", *args], capture_output=True, text=True, timeout=60,
-                          env={**CLEAN_ENV, **env}, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bots", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**CLEAN_ENV, **env},
+        cwd=REPO,
+    )
 
 
-@pytest.mark.parametrize("args", [(), ("chat",), ("run",), ("faq",), ("faq", "check"), ("faq", "ask"),
-                                  ("faq", "eval")])
+@pytest.mark.parametrize("args", [(), ("chat",), ("run",), ("faq",), ("faq", "check"), ("faq", "ask"), ("faq", "eval")])
 def test_help_everywhere(args):
     run = sb(*args, "--help")
     assert run.returncode == 0
@@ -32,8 +37,9 @@ def test_unknown_command_is_refused():
 
 
 def test_run_without_channels_says_what_to_configure(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "bots", "run"], capture_output=True, text=True, timeout=60,
-                         env=CLEAN_ENV, cwd=tmp_path)  # no .env there either
+    run = subprocess.run(
+        [sys.executable, "-m", "bots", "run"], capture_output=True, text=True, timeout=60, env=CLEAN_ENV, cwd=tmp_path
+    )  # no .env there either
     assert run.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in run.stderr and "VK_GROUP_TOKEN" in run.stderr and "WHATSAPP_TOKEN" in run.stderr
 
@@ -68,8 +74,15 @@ def test_faq_check_lists_confusable_phrasings(tmp_path):
 def test_broken_faq_stops_the_demo_at_start(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("- id: a\n  answer: A\n", encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "bots", "chat"], input="", capture_output=True, text=True,
-                         timeout=60, env={**CLEAN_ENV, "FAQ_PATH": str(bad)}, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, "-m", "bots", "chat"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**CLEAN_ENV, "FAQ_PATH": str(bad)},
+        cwd=REPO,
+    )
     assert run.returncode == 1 and "bad.yaml" in run.stderr
 
 
@@ -85,29 +98,50 @@ def test_faq_ask_shows_band_and_top_entries():
 
 def test_faq_eval_json(tmp_path):
     cases = tmp_path / "cases.csv"
-    cases.write_text("text,expected\nКак сбросить пароль?,reset_password\nквантовая хромодинамика глюонов,\n",
-                     encoding="utf-8")
+    cases.write_text(
+        "text,expected\nКак сбросить пароль?,reset_password\nквантовая хромодинамика глюонов,\n", encoding="utf-8"
+    )
     run = sb("faq", "eval", str(DATA / "faq_desk.yaml"), str(cases), "--json")
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
-    assert list(result) == ["cases", "in_scope", "top1", "top3", "answered", "answer_precision", "suggested",
-                            "suggest_hit", "oos", "oos_answered", "p50_ms", "p99_ms"]
+    assert list(result) == [
+        "cases",
+        "in_scope",
+        "top1",
+        "top3",
+        "answered",
+        "answer_precision",
+        "suggested",
+        "suggest_hit",
+        "oos",
+        "oos_answered",
+        "p50_ms",
+        "p99_ms",
+    ]
     assert result["cases"] == 2 and result["in_scope"] == 1 and result["oos"] == 1
     assert result["top1"] == 1.0 and result["oos_answered"] == 0.0
 
 
 def test_run_with_only_vk_is_refused_without_a_traceback(tmp_path):
     env = {**CLEAN_ENV, "VK_GROUP_TOKEN": "t", "VK_GROUP_ID": "5"}
-    run = subprocess.run([sys.executable, "-m", "bots", "run"], capture_output=True, text=True, timeout=60,
-                         env=env, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, "-m", "bots", "run"], capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path
+    )
     assert run.returncode == 2
     assert run.stderr.startswith("configuration error: Operators work in a Telegram staff supergroup")
     assert "Traceback" not in run.stderr
 
 
 def test_an_unreachable_redis_is_one_plain_line():
-    run = subprocess.run([sys.executable, "-m", "bots", "chat"], input="", capture_output=True, text=True, timeout=60,
-                         env={**CLEAN_ENV, "REDIS_URL": "redis://127.0.0.1:1/0"}, cwd=REPO)
+    run = subprocess.run(
+        [sys.executable, "-m", "bots", "chat"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**CLEAN_ENV, "REDIS_URL": "redis://127.0.0.1:1/0"},
+        cwd=REPO,
+    )
     assert run.returncode == 1
     assert run.stderr.startswith("cannot reach Redis at REDIS_URL") and "Traceback" not in run.stderr
 

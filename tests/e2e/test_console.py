@@ -12,8 +12,15 @@ FAQ = REPO / "tests" / "data" / "faq_desk.yaml"
 def chat(script: str, **env: str) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     environment.update({"FAQ_PATH": str(FAQ), **env})
-    return subprocess.run([sys.executable, "-m", "bots", "chat"], input=script, capture_output=True, text=True,
-                          env=environment, cwd=REPO, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bots", "chat"],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=REPO,
+        timeout=60,
+    )
 
 
 FULL_FLOW = """\

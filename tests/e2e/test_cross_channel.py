@@ -48,8 +48,10 @@ async def test_telegram_vk_and_whatsapp_cases_are_separate(telegram_fake, vk_fak
 
     # and what each customer writes goes to their own topic
     vk_fake.user_writes(ANNA_VK, "спасибо из VK")
-    await tg.wait_for(lambda: [m for m in tg.topic_messages(vk_topic.thread_id) if "спасибо из VK" in (m.text or "")],
-                      what="the VK message in the VK topic")
+    await tg.wait_for(
+        lambda: [m for m in tg.topic_messages(vk_topic.thread_id) if "спасибо из VK" in (m.text or "")],
+        what="the VK message in the VK topic",
+    )
     assert not [m for m in tg.topic_messages(tg_topic.thread_id) if "спасибо из VK" in (m.text or "")]
     cases = sorted([c.customer.channel for c in [await bot.store.get_case(i) for i in (1, 2, 3)]])
     assert cases == ["telegram", "vk", "whatsapp"]

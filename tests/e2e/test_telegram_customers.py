@@ -58,12 +58,23 @@ async def test_customer_media_kinds_reach_the_topic(tg_bot, telegram_fake):
     voice_id = fake.add_file(b"OggS voice", "voice.ogg")
     fake.customer_says(ANNA, None, voice={"file_id": voice_id, "file_unique_id": voice_id, "duration": 2})
     sticker_id = fake.add_file(b"RIFF webp", "sticker.webp")
-    fake.customer_says(ANNA, None, sticker={"file_id": sticker_id, "file_unique_id": sticker_id, "width": 512,
-                                            "height": 512, "is_animated": False, "is_video": False,
-                                            "type": "regular"})
+    fake.customer_says(
+        ANNA,
+        None,
+        sticker={
+            "file_id": sticker_id,
+            "file_unique_id": sticker_id,
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        },
+    )
     video_id = fake.add_file(b"mp4 video", "clip.mp4")
-    fake.customer_says(ANNA, None, video={"file_id": video_id, "file_unique_id": video_id, "width": 1, "height": 1,
-                                          "duration": 1})
+    fake.customer_says(
+        ANNA, None, video={"file_id": video_id, "file_unique_id": video_id, "width": 1, "height": 1, "duration": 1}
+    )
 
     def copies_():
         c = [m for m in fake.topic_messages(topic.thread_id) if m.kind.startswith("copy")]
@@ -80,8 +91,9 @@ async def test_a_video_note_stays_a_video_note(tg_bot, telegram_fake):
     fake.customer_says(ANNA, "/operator")
     topic = await fake.wait_for(lambda: fake.topic_named("Anna"))
     note_id = fake.add_file(b"round video", "note.mp4")
-    fake.customer_says(ANNA, None, video_note={"file_id": note_id, "file_unique_id": note_id, "length": 240,
-                                               "duration": 2})
+    fake.customer_says(
+        ANNA, None, video_note={"file_id": note_id, "file_unique_id": note_id, "length": 240, "duration": 2}
+    )
     await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id) if m.kind == "copy:video_note"])
     # shown again from its file_id (as when merged): sendVideoNote, not sendVideo (Telegram refuses that)
     msg = Message.model_validate(fake.messages[(ANNA, max(mid for chat, mid in fake.messages if chat == ANNA))])

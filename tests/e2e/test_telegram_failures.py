@@ -28,7 +28,8 @@ async def test_blocked_bot_is_reported_in_the_topic(tg_bot, telegram_fake):
     fake.blocked.add(ANNA)
     fake.operator_says(topic.thread_id, "Добрый день, уточните номер заказа")
     notice = await fake.wait_for(
-        lambda: with_text(fake.topic_messages(topic.thread_id), "customer blocked the bot"), what="the notice")
+        lambda: with_text(fake.topic_messages(topic.thread_id), "customer blocked the bot"), what="the notice"
+    )
     assert "Not delivered" in notice[0].text and "уточните номер заказа" in notice[0].text
     assert tg_bot.delivery.stats["retried"] == 0  # a permanent error is not retried
 
@@ -39,7 +40,8 @@ async def test_deleted_topic_is_recreated_with_its_card(tg_bot, telegram_fake):
     fake.delete_topic(topic.thread_id)
     fake.customer_says(ANNA, "Вы тут?")
     new = await fake.wait_for(
-        lambda: [t for t in fake.live_topics() if "Anna" in t.name and t.thread_id != topic.thread_id])
+        lambda: [t for t in fake.live_topics() if "Anna" in t.name and t.thread_id != topic.thread_id]
+    )
     thread = new[0].thread_id
     msgs = await fake.wait_for(lambda: (m := fake.topic_messages(thread)) and len(m) >= 2 and m)
     assert "Case #1" in msgs[0].text and msgs[0].buttons  # the card again
@@ -161,6 +163,7 @@ async def test_a_file_too_large_for_telegram_is_not_retried_and_is_reported(tg_b
     fake.too_large = 1
     fake.operator_sends_photo(topic.thread_id, b"a huge photo")
     notice = await fake.wait_for(
-        lambda: with_text(fake.topic_messages(topic.thread_id), "file too large for Telegram"), what="the notice")
+        lambda: with_text(fake.topic_messages(topic.thread_id), "file too large for Telegram"), what="the notice"
+    )
     assert "Not delivered" in notice[0].text
     assert tg_bot.delivery.stats["retried"] == 0

@@ -82,8 +82,7 @@ async def test_staff_commands(tg_bot, telegram_fake):
     await fake.wait_for(lambda: "⚠️" in fake.topics[thread].name)
 
     fake.operator_says(None, "/case 1")  # from the General topic: the card is answered there
-    card = await fake.wait_for(lambda: [m for m in fake.sent_to(fake.staff_chat, None)
-                                        if "Case #1" in (m.text or "")])
+    card = await fake.wait_for(lambda: [m for m in fake.sent_to(fake.staff_chat, None) if "Case #1" in (m.text or "")])
     assert "escalated" in card[0].text
 
     fake.operator_says(thread, "/resolve")
@@ -113,8 +112,9 @@ async def test_commands_outside_the_staff_group_are_not_commands(tg_bot, telegra
     fake = telegram_fake
     topic = await open_case(fake, ANNA)
     fake.customer_says(ANNA, "/resolve")  # in an open case: a message for the operator like any other
-    await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id) if m.text == "/resolve"],
-                        what="relayed")
+    await fake.wait_for(
+        lambda: [m for m in fake.topic_messages(topic.thread_id) if m.text == "/resolve"], what="relayed"
+    )
     case = await tg_bot.store.get_case(1)
     assert case.status is CaseStatus.ACCEPTED
 
@@ -205,10 +205,14 @@ async def test_edits_are_relayed_both_ways(tg_bot, telegram_fake):
     said = fake.customer_says(ANNA, "Заказ 123")
     await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id) if m.text == "Заказ 123"])
     fake.customer_edits(said, "Заказ 124")
-    await fake.wait_for(lambda: [m for m in fake.topic_messages(topic.thread_id)
-                                 if m.text == "✏️ edited: Заказ 124"], what="the customer's edit in the topic")
+    await fake.wait_for(
+        lambda: [m for m in fake.topic_messages(topic.thread_id) if m.text == "✏️ edited: Заказ 124"],
+        what="the customer's edit in the topic",
+    )
     op = fake.operator_says(topic.thread_id, "Смотрю 123")
     await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.text == "Смотрю 123"])
     fake.operator_edits(op, "Смотрю 124")
-    await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.text == "✏️ Смотрю 124"],
-                        what="the operator's edit sent to the customer")
+    await fake.wait_for(
+        lambda: [m for m in fake.sent_to(ANNA) if m.text == "✏️ Смотрю 124"],
+        what="the operator's edit sent to the customer",
+    )

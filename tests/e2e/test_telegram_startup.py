@@ -17,8 +17,15 @@ ANNA = 7401
 
 
 def settings_for(fake, redis_url, prefix, **overrides) -> Settings:
-    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "FAQ_PATH": str(DATA / "faq_desk.yaml"),
-           "HTTP_HOST": "127.0.0.1", "HTTP_PORT": free_port(), **telegram_settings(fake), **overrides}
+    env = {
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": prefix,
+        "FAQ_PATH": str(DATA / "faq_desk.yaml"),
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_PORT": free_port(),
+        **telegram_settings(fake),
+        **overrides,
+    }
     return Settings(**env)
 
 
@@ -34,11 +41,14 @@ async def test_run_refuses_a_staff_chat_the_bot_cannot_see(telegram_fake, redis_
         await asyncio.wait_for(run(settings_for(telegram_fake, redis_url, prefix)), 10)
 
 
-@pytest.mark.parametrize(("switch", "value", "needle"), [
-    ("bot_status", "member", "is not an administrator"),
-    ("can_manage_topics", False, "may not manage topics"),
-    ("staff_type", "group", "not a supergroup"),
-])
+@pytest.mark.parametrize(
+    ("switch", "value", "needle"),
+    [
+        ("bot_status", "member", "is not an administrator"),
+        ("can_manage_topics", False, "may not manage topics"),
+        ("staff_type", "group", "not a supergroup"),
+    ],
+)
 async def test_preflight_names_what_is_wrong_with_the_staff_group(telegram_fake, bot_factory, switch, value, needle):
     bot = await bot_factory(**telegram_settings(telegram_fake), run_channels=False, run_delivery=False)
     await bot.telegram.preflight()  # all is well
@@ -48,9 +58,13 @@ async def test_preflight_names_what_is_wrong_with_the_staff_group(telegram_fake,
 
 
 async def test_preflight_gives_up_with_a_clear_error_when_telegram_cannot_be_reached(bot_factory):
-    bot = await bot_factory(TELEGRAM_BOT_TOKEN="123:x", TELEGRAM_STAFF_CHAT_ID=-100123,
-                            TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}", run_channels=False,
-                            run_delivery=False)
+    bot = await bot_factory(
+        TELEGRAM_BOT_TOKEN="123:x",
+        TELEGRAM_STAFF_CHAT_ID=-100123,
+        TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}",
+        run_channels=False,
+        run_delivery=False,
+    )
     bot.telegram.preflight_backoff = 0.01
     with pytest.raises(ConfigError, match="cannot reach the Telegram Bot API"):
         await bot.telegram.preflight()

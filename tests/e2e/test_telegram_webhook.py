@@ -17,8 +17,9 @@ SECRET = "s3cret-token"
 
 
 async def webhook_bot(bot_factory, fake, **kw):
-    bot = await bot_factory(**telegram_settings(fake), TELEGRAM_WEBHOOK_URL="{base}/webhooks/telegram",
-                            TELEGRAM_WEBHOOK_SECRET=SECRET, **kw)
+    bot = await bot_factory(
+        **telegram_settings(fake), TELEGRAM_WEBHOOK_URL="{base}/webhooks/telegram", TELEGRAM_WEBHOOK_SECRET=SECRET, **kw
+    )
     await fake.wait_for(lambda: fake.webhook, what="setWebhook")
     return bot
 

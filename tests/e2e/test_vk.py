@@ -73,8 +73,10 @@ async def test_customer_photo_into_the_topic(vk_bot, vk_fake, telegram_fake):
     tg = telegram_fake
     topic = await handoff(vk_fake, tg)
     vk_fake.user_writes(IVAN, "вот скрин", attachments=[vk_fake.photo(PHOTO, IVAN)])
-    photos = await tg.wait_for(lambda: [m for m in tg.topic_messages(topic.thread_id) if m.kind == "photo"],
-                               what="the customer's photo in the topic")
+    photos = await tg.wait_for(
+        lambda: [m for m in tg.topic_messages(topic.thread_id) if m.kind == "photo"],
+        what="the customer's photo in the topic",
+    )
     assert photos[0].data == PHOTO and "вот скрин" in (photos[0].text or "")
 
 
@@ -85,8 +87,10 @@ async def test_rating(vk_bot, vk_fake, telegram_fake):
     prompt = await vk_fake.wait_sent(IVAN, lambda m: any("rate:" in b.get("payload", "") for b in m.buttons))
     assert len(prompt.buttons) == 5
     vk_fake.press_button(prompt, "⭐⭐⭐⭐")
-    await tg.wait_for(lambda: [m for m in tg.topic_messages(topic.thread_id) if "rated the help" in (m.text or "")],
-                      what="the rating in the topic")
+    await tg.wait_for(
+        lambda: [m for m in tg.topic_messages(topic.thread_id) if "rated the help" in (m.text or "")],
+        what="the rating in the topic",
+    )
     case = await vk_bot.store.get_case(1)
     assert case.rating == 4
     assert vk_fake.event_answers  # the callback button's spinner was stopped
@@ -108,7 +112,8 @@ async def test_error_901_shown_to_the_operator(vk_bot, vk_fake, telegram_fake):
     tg.operator_says(topic.thread_id, "Вы тут?")
     notice = await tg.wait_for(
         lambda: [m for m in tg.topic_messages(topic.thread_id) if "Not delivered" in (m.text or "")],
-        what="the 901 notice")
+        what="the 901 notice",
+    )
     assert "VK error 901" in notice[0].text and "not allowed messages" in notice[0].text
     assert not [m for m in vk_fake.to(IVAN) if m.text == "Вы тут?"]
 
@@ -127,11 +132,15 @@ async def test_500_then_200_delivered_once(vk_bot, vk_fake, telegram_fake):
 
 
 async def test_callback_api_secret_confirmation_and_resent_event(telegram_fake, vk_fake, bot_factory):
-    bot = await bot_factory(**telegram_settings(telegram_fake),
-                            **vk_settings(vk_fake, VK_CALLBACK_SECRET="cb-secret", VK_CONFIRMATION_CODE="c0nf1rm"))
+    bot = await bot_factory(
+        **telegram_settings(telegram_fake),
+        **vk_settings(vk_fake, VK_CALLBACK_SECRET="cb-secret", VK_CONFIRMATION_CODE="c0nf1rm"),
+    )
     url = bot.base + "/webhooks/vk"
     assert await vk_fake.post_callback(url, {"type": "confirmation", "group_id": vk_fake.group_id}, None) == (
-        200, "c0nf1rm")
+        200,
+        "c0nf1rm",
+    )
     update = vk_fake.user_writes(IVAN, "Как сбросить пароль?")
     assert (await vk_fake.post_callback(url, update, "wrong secret"))[0] == 403
     assert (await vk_fake.post_callback(url, update, None))[0] == 403

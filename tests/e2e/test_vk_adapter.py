@@ -65,7 +65,13 @@ class StaffStub:
 class Bot:
     def __init__(self, fake, channel, desk, delivery, staff, url):
         self.fake, self.channel, self.desk, self.delivery, self.staff, self.url = (
-            fake, channel, desk, delivery, staff, url)
+            fake,
+            channel,
+            desk,
+            delivery,
+            staff,
+            url,
+        )
 
 
 @contextlib.asynccontextmanager
@@ -167,8 +173,13 @@ async def test_customer_photo_and_operator_photo_and_document(bot):
     media = await bot.channel.download(relay.attachments[0])
     assert media.data == PHOTO  # the largest size was picked and fetched
     # an operator's answer with a photo and a document that came from VK (the delivery fetches the bytes)
-    doc = Attachment("document", bot.fake.add_file(b"%PDF-1.4", "invoice.pdf", "application/pdf"), "vk",
-                     filename="invoice.pdf", mime="application/pdf")
+    doc = Attachment(
+        "document",
+        bot.fake.add_file(b"%PDF-1.4", "invoice.pdf", "application/pdf"),
+        "vk",
+        filename="invoice.pdf",
+        mime="application/pdf",
+    )
     outs = await bot.desk.operator_message(case.id, OPERATOR, "Смотрите", (relay.attachments[0], doc))
     await bot.delivery.enqueue(outs)
     sent = await bot.fake.wait_sent(505, lambda m: m.attachments)
@@ -243,8 +254,9 @@ async def test_display_name_is_fetched_once(bot):
 
 # ---------------------------------------------------------------------------------------------- Callback API
 async def test_callback_confirmation_secret_and_resent_event(cbot):
-    status, text = await cbot.fake.post_callback(cbot.url, {"type": "confirmation", "group_id": cbot.fake.group_id},
-                                                 None)
+    status, text = await cbot.fake.post_callback(
+        cbot.url, {"type": "confirmation", "group_id": cbot.fake.group_id}, None
+    )
     assert (status, text) == (200, "abc123")
     update = cbot.fake.user_writes(520, "Как сбросить пароль?")
     status, _ = await cbot.fake.post_callback(cbot.url, update, "wrong")
@@ -368,9 +380,11 @@ async def test_an_operator_message_vk_cannot_show_is_reported_not_marked_sent(bo
 async def test_a_refused_token_stops_long_poll_with_a_clear_error(store):
     fake = await FakeVk().start()
     try:
-        for token, code, words in [("revoked-token", None, "VK_GROUP_TOKEN was refused (VK error 5"),
-                                   (fake.token, 27, "VK_GROUP_TOKEN was refused (VK error 27"),
-                                   (fake.token, 15, "VK error 15")]:
+        for token, code, words in [
+            ("revoked-token", None, "VK_GROUP_TOKEN was refused (VK error 5"),
+            (fake.token, 27, "VK_GROUP_TOKEN was refused (VK error 27"),
+            (fake.token, 15, "VK error 15"),
+        ]:
             env = {"VK_GROUP_TOKEN": token, "VK_GROUP_ID": fake.group_id, "VK_API_URL": fake.url}
             channel = VkChannel(Settings(_env_file=None, **env), store)
             if code:

@@ -25,9 +25,14 @@ async def wa_fake():
 
 
 def wa_settings(fake: FakeGraph, **extra) -> dict:
-    return {"WHATSAPP_TOKEN": fake.token, "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
-            "WHATSAPP_APP_SECRET": fake.app_secret, "WHATSAPP_VERIFY_TOKEN": "verify-me",
-            "WHATSAPP_API_URL": fake.url, **extra}
+    return {
+        "WHATSAPP_TOKEN": fake.token,
+        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
+        "WHATSAPP_APP_SECRET": fake.app_secret,
+        "WHATSAPP_VERIFY_TOKEN": "verify-me",
+        "WHATSAPP_API_URL": fake.url,
+        **extra,
+    }
 
 
 @pytest.fixture
@@ -68,8 +73,9 @@ async def test_handoff_topic_window_note_and_operator_text_and_photo_back(wa_bot
     assert "#1 · WhatsApp · +79161234567 · Maria" in topic.name
     card = await tg.wait_for(lambda: topic_texts(tg, topic, "+79161234567"), what="the card with the number")
     assert "WhatsApp" in card[0].text
-    await tg.wait_for(lambda: topic_texts(tg, topic, "free-form replies are possible until"),
-                      what="when the 24-hour window closes")
+    await tg.wait_for(
+        lambda: topic_texts(tg, topic, "free-form replies are possible until"), what="when the 24-hour window closes"
+    )
     tg.operator_says(topic.thread_id, "Здравствуйте, проверяю")
     await wa_fake.wait_sent(MARIA, lambda m: m["type"] == "text" and m["text"]["body"] == "Здравствуйте, проверяю")
     tg.operator_sends_photo(topic.thread_id, b"operator jpeg bytes", caption="вот инструкция")
@@ -82,8 +88,10 @@ async def test_customer_photo_into_the_topic(wa_bot, wa_fake, telegram_fake):
     tg = telegram_fake
     topic = await handoff(wa_fake, tg)
     await wa_fake.customer_sends_media(MARIA, "image", PHOTO, "image/png", caption="вот скрин")
-    photos = await tg.wait_for(lambda: [m for m in tg.topic_messages(topic.thread_id) if m.kind == "photo"],
-                               what="the customer's photo in the topic")
+    photos = await tg.wait_for(
+        lambda: [m for m in tg.topic_messages(topic.thread_id) if m.kind == "photo"],
+        what="the customer's photo in the topic",
+    )
     assert photos[0].data == PHOTO and "вот скрин" in (photos[0].text or "")
 
 

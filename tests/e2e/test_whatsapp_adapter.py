@@ -34,7 +34,13 @@ WA = "79161234567"
 class Bot:
     def __init__(self, fake, channel, desk, delivery, staff, base):
         self.fake, self.channel, self.desk, self.delivery, self.staff, self.base = (
-            fake, channel, desk, delivery, staff, base)
+            fake,
+            channel,
+            desk,
+            delivery,
+            staff,
+            base,
+        )
 
     async def open_case(self, wa_id=WA):
         await self.fake.customer_writes(wa_id, "оператор")
@@ -48,9 +54,14 @@ class Bot:
 @contextlib.asynccontextmanager
 async def running_bot(store, **extra):
     fake = await FakeGraph().start()
-    env = {"WHATSAPP_TOKEN": fake.token, "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
-           "WHATSAPP_APP_SECRET": fake.app_secret, "WHATSAPP_VERIFY_TOKEN": "verify-me",
-           "WHATSAPP_API_URL": fake.url, **extra}
+    env = {
+        "WHATSAPP_TOKEN": fake.token,
+        "WHATSAPP_PHONE_NUMBER_ID": fake.phone_number_id,
+        "WHATSAPP_APP_SECRET": fake.app_secret,
+        "WHATSAPP_VERIFY_TOKEN": "verify-me",
+        "WHATSAPP_API_URL": fake.url,
+        **extra,
+    }
     settings = Settings(_env_file=None, **env)
     channel = WhatsAppChannel(settings, store)
     desk = SupportDesk(store, FaqMatcher(load_faq(TESTS / "data" / "faq_desk.yaml")), default_language="ru")
@@ -165,8 +176,9 @@ async def test_customer_media_reaches_the_topic_and_operator_media_the_customer(
     await bot.fake.customer_sends_media(WA, "audio", b"OggS", "audio/ogg")
     relayed = []
     for kind in ("photo", "document", "audio"):
-        out = await bot.staff.wait(lambda o, k=kind: o.kind == "customer_message" and o.attachments
-                                   and o.attachments[0].kind == k)
+        out = await bot.staff.wait(
+            lambda o, k=kind: o.kind == "customer_message" and o.attachments and o.attachments[0].kind == k
+        )
         relayed.append(out.attachments[0])
     assert (await bot.channel.download(relayed[0])).data == PHOTO
     assert (await bot.channel.download(relayed[1])).filename == "act.pdf"
@@ -185,6 +197,7 @@ async def test_media_from_another_channel_goes_through_the_resolver(bot):
 
     async def resolver(att):
         from bots.channel import Media
+
         fetched.append(att)
         return Media(b"telegram photo", "photo.jpg", "image/jpeg")
 
@@ -283,9 +296,17 @@ async def test_an_operator_message_whatsapp_cannot_show_is_reported_not_sent_emp
     assert len(bot.fake.to(WA)) == sent
 
 
-UNSUPPORTED = {"type": "unsupported", "errors": [{
-    "code": 131051, "title": "Message type unknown", "message": "Message type unknown",
-    "error_data": {"details": "Message type is currently not supported."}}]}
+UNSUPPORTED = {
+    "type": "unsupported",
+    "errors": [
+        {
+            "code": 131051,
+            "title": "Message type unknown",
+            "message": "Message type unknown",
+            "error_data": {"details": "Message type is currently not supported."},
+        }
+    ],
+}
 
 
 async def test_an_unsupported_message_gets_one_short_reply(bot):

@@ -40,8 +40,9 @@ class Failure:
 
 
 class FakeGraph:
-    def __init__(self, token: str = "wa-test-token", phone_number_id: str = "100200300",
-                 app_secret: str = "wa-app-secret"):
+    def __init__(
+        self, token: str = "wa-test-token", phone_number_id: str = "100200300", app_secret: str = "wa-app-secret"
+    ):
         self.token = token
         self.phone_number_id = phone_number_id
         self.app_secret = app_secret
@@ -58,12 +59,14 @@ class FakeGraph:
 
     async def start(self) -> FakeGraph:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.add_routes([
-            web.post(f"/{VERSION}/{{phone}}/messages", self._messages),
-            web.post(f"/{VERSION}/{{phone}}/media", self._upload),
-            web.get(f"/{VERSION}/{{media_id}}", self._media_url),
-            web.get("/download/{media_id}", self._download),
-        ])
+        app.add_routes(
+            [
+                web.post(f"/{VERSION}/{{phone}}/messages", self._messages),
+                web.post(f"/{VERSION}/{{phone}}/media", self._upload),
+                web.get(f"/{VERSION}/{{media_id}}", self._media_url),
+                web.get("/download/{media_id}", self._download),
+            ]
+        )
         self._runner, self.url = await serve(app)
         return self
 
@@ -77,9 +80,18 @@ class FakeGraph:
 
     @staticmethod
     def _error(status: int, code: int, message: str) -> web.Response:
-        return web.json_response({"error": {"message": message, "type": "OAuthException", "code": code,
-                                            "error_data": {"messaging_product": "whatsapp", "details": message},
-                                            "fbtrace_id": "AbCdEf"}}, status=status)
+        return web.json_response(
+            {
+                "error": {
+                    "message": message,
+                    "type": "OAuthException",
+                    "code": code,
+                    "error_data": {"messaging_product": "whatsapp", "details": message},
+                    "fbtrace_id": "AbCdEf",
+                }
+            },
+            status=status,
+        )
 
     async def _messages(self, request: web.Request) -> web.Response:
         self.requests.append(("messages", request.match_info["phone"]))
@@ -103,9 +115,13 @@ class FakeGraph:
         wamid = f"wamid.OUT{next(self._ids):06d}"
         body["id"] = wamid
         self.sent.append(body)
-        return web.json_response({"messaging_product": "whatsapp",
-                                  "contacts": [{"input": body["to"], "wa_id": body["to"]}],
-                                  "messages": [{"id": wamid}]})
+        return web.json_response(
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": body["to"], "wa_id": body["to"]}],
+                "messages": [{"id": wamid}],
+            }
+        )
 
     async def _upload(self, request: web.Request) -> web.Response:
         if not self._authorized(request):
@@ -130,8 +146,14 @@ class FakeGraph:
         if media_id not in self.media:
             return self._error(400, 100, "Unsupported get request.")
         data, mime, _ = self.media[media_id]
-        info = {"messaging_product": "whatsapp", "url": f"{self.url}/download/{media_id}",
-                "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest(), "file_size": len(data), "id": media_id}
+        info = {
+            "messaging_product": "whatsapp",
+            "url": f"{self.url}/download/{media_id}",
+            "mime_type": mime,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "file_size": len(data),
+            "id": media_id,
+        }
         if media_id in self.big_media:
             size, report, _ = self.big_media[media_id]
             info["file_size"] = size
@@ -157,15 +179,17 @@ class FakeGraph:
         self.media[media_id] = (data, mime, filename)
         return media_id
 
-    def add_big_media(self, size: int, mime: str = "video/mp4", *, file_size: bool = True,
-                      content_length: bool = True) -> str:
+    def add_big_media(
+        self, size: int, mime: str = "video/mp4", *, file_size: bool = True, content_length: bool = True
+    ) -> str:
         """Media of ``size`` zero bytes, streamed; ``file_size`` / ``content_length``: whether they are told."""
         media_id = self.add_media(b"", mime, "big.mp4")
         self.big_media[media_id] = (size, file_size, content_length)
         return media_id
 
-    def fail(self, status: int = 500, code: int = 1, message: str = "An unknown error has occurred.",
-             times: int = 1) -> None:
+    def fail(
+        self, status: int = 500, code: int = 1, message: str = "An unknown error has occurred.", times: int = 1
+    ) -> None:
         self.failures.append(Failure(status, code, message, times))
 
     def to(self, wa_id: str) -> list[dict[str, Any]]:
@@ -175,8 +199,9 @@ class FakeGraph:
         kind = message["type"]
         return self.media[message[kind]["id"]][0]
 
-    async def wait_sent(self, wa_id: str, predicate=lambda m: True, within: float = 10.0,
-                        after: int = 0) -> dict[str, Any]:
+    async def wait_sent(
+        self, wa_id: str, predicate=lambda m: True, within: float = 10.0, after: int = 0
+    ) -> dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + within
         while True:
             for m in self.to(wa_id)[after:]:
@@ -191,20 +216,24 @@ class FakeGraph:
         key = (secret if secret is not None else self.app_secret).encode()
         return "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest()
 
-    def payload(self, wa_id: str, name: str, message: dict[str, Any] | None = None,
-                statuses: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    def payload(
+        self, wa_id: str, name: str, message: dict[str, Any] | None = None, statuses: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
         value: dict[str, Any] = {
             "messaging_product": "whatsapp",
             "metadata": {"display_phone_number": "15550001111", "phone_number_id": self.phone_number_id},
         }
         if message is not None:
             value["contacts"] = [{"profile": {"name": name}, "wa_id": wa_id}]
-            value["messages"] = [{"from": wa_id, "id": f"wamid.IN{next(self._ids):06d}",
-                                  "timestamp": str(int(time.time())), **message}]
+            value["messages"] = [
+                {"from": wa_id, "id": f"wamid.IN{next(self._ids):06d}", "timestamp": str(int(time.time())), **message}
+            ]
         if statuses is not None:
             value["statuses"] = statuses
-        return {"object": "whatsapp_business_account",
-                "entry": [{"id": "WABA1", "changes": [{"value": value, "field": "messages"}]}]}
+        return {
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "WABA1", "changes": [{"value": value, "field": "messages"}]}],
+        }
 
     async def post_webhook(self, payload: dict[str, Any] | bytes, signature: str | None = "sign") -> tuple[int, str]:
         raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
@@ -224,8 +253,17 @@ class FakeGraph:
     async def customer_writes(self, wa_id: str, text: str, name: str = "Maria") -> dict[str, Any]:
         return await self._deliver(self.payload(wa_id, name, {"type": "text", "text": {"body": text}}))
 
-    async def customer_sends_media(self, wa_id: str, kind: str, data: bytes, mime: str, *, caption: str = "",
-                                   filename: str | None = None, name: str = "Maria") -> dict[str, Any]:
+    async def customer_sends_media(
+        self,
+        wa_id: str,
+        kind: str,
+        data: bytes,
+        mime: str,
+        *,
+        caption: str = "",
+        filename: str | None = None,
+        name: str = "Maria",
+    ) -> dict[str, Any]:
         media_id = self.add_media(data, mime, filename or kind)
         media: dict[str, Any] = {"id": media_id, "mime_type": mime, "sha256": hashlib.sha256(data).hexdigest()}
         if caption:
@@ -234,8 +272,9 @@ class FakeGraph:
             media["filename"] = filename
         return await self._deliver(self.payload(wa_id, name, {"type": kind, kind: media}))
 
-    async def customer_presses(self, wa_id: str, message: dict[str, Any], title_part: str,
-                               name: str = "Maria") -> dict[str, Any]:
+    async def customer_presses(
+        self, wa_id: str, message: dict[str, Any], title_part: str, name: str = "Maria"
+    ) -> dict[str, Any]:
         """Press a reply button or pick a list row of a message the bot sent."""
         inter = message["interactive"]
         if inter["type"] == "button":
@@ -245,17 +284,29 @@ class FakeGraph:
             rows = [r for section in inter["action"]["sections"] for r in section["rows"]]
             row = next(r for r in rows if title_part in r["title"] or title_part in r.get("description", ""))
             body = {"type": "list_reply", "list_reply": {"id": row["id"], "title": row["title"]}}
-        return await self._deliver(self.payload(wa_id, name, {
-            "type": "interactive", "interactive": body, "context": {"from": "15550001111", "id": message["id"]},
-        }))
+        return await self._deliver(
+            self.payload(
+                wa_id,
+                name,
+                {
+                    "type": "interactive",
+                    "interactive": body,
+                    "context": {"from": "15550001111", "id": message["id"]},
+                },
+            )
+        )
 
-    async def status(self, wamid: str, wa_id: str, status: str = "failed", code: int = 131026,
-                     title: str = "Message undeliverable.") -> dict[str, Any]:
-        entry: dict[str, Any] = {"id": wamid, "status": status, "timestamp": str(int(time.time())),
-                                 "recipient_id": wa_id}
+    async def status(
+        self, wamid: str, wa_id: str, status: str = "failed", code: int = 131026, title: str = "Message undeliverable."
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "id": wamid,
+            "status": status,
+            "timestamp": str(int(time.time())),
+            "recipient_id": wa_id,
+        }
         if status == "failed":
-            entry["errors"] = [{"code": code, "title": title, "message": title,
-                                "error_data": {"details": title}}]
+            entry["errors"] = [{"code": code, "title": title, "message": title, "error_data": {"details": title}}]
         return await self._deliver(self.payload(wa_id, "", statuses=[entry]))
 
 

@@ -30,15 +30,29 @@ import aiohttp
 from aiohttp import web
 
 SEND_METHODS = {
-    "sendMessage": "text", "sendPhoto": "photo", "sendDocument": "document", "sendVoice": "voice",
-    "sendVideo": "video", "sendSticker": "sticker", "sendAudio": "audio", "copyMessage": "copy",
+    "sendMessage": "text",
+    "sendPhoto": "photo",
+    "sendDocument": "document",
+    "sendVoice": "voice",
+    "sendVideo": "video",
+    "sendSticker": "sticker",
+    "sendAudio": "audio",
+    "copyMessage": "copy",
     "sendVideoNote": "video_note",
 }
 FILE_FIELDS = {"photo", "document", "voice", "video", "sticker", "audio", "video_note"}
 CONTENT_FIELDS = {"location", "contact", "poll", "venue", "dice"}  # no text, no file: only copyMessage shows them
 ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
-INT_FIELDS = {"chat_id", "from_chat_id", "message_id", "message_thread_id", "offset", "limit", "timeout",
-              "reply_to_message_id"}
+INT_FIELDS = {
+    "chat_id",
+    "from_chat_id",
+    "message_id",
+    "message_thread_id",
+    "offset",
+    "limit",
+    "timeout",
+    "reply_to_message_id",
+}
 JSON_FIELDS = {"reply_markup", "allowed_updates", "reply_parameters", "entities", "caption_entities"}
 
 
@@ -82,8 +96,14 @@ class Topic:
 
 
 class FakeTelegram:
-    def __init__(self, token: str = "123456:TEST-token", *, scale: float = 1.0, staff_chat: int = -1001000000001,
-                 bot_username: str = "support_test_bot"):
+    def __init__(
+        self,
+        token: str = "123456:TEST-token",
+        *,
+        scale: float = 1.0,
+        staff_chat: int = -1001000000001,
+        bot_username: str = "support_test_bot",
+    ):
         self.token = token
         self.scale = scale
         self.staff_chat = staff_chat
@@ -180,43 +200,75 @@ class FakeTelegram:
         self.files[file_id] = (data, name)
         return file_id
 
-    def customer_says(self, user_id: int, text: str | None = None, *, name: str = "Anna", username: str | None = None,
-                      lang: str | None = "ru", **extra: Any) -> dict:
+    def customer_says(
+        self,
+        user_id: int,
+        text: str | None = None,
+        *,
+        name: str = "Anna",
+        username: str | None = None,
+        lang: str | None = "ru",
+        **extra: Any,
+    ) -> dict:
         """A customer writes to the bot in private (``extra``: photo=..., document=..., caption=...)."""
         chat = {"id": user_id, "type": "private", "first_name": name.split()[0]}
         msg = self._message(chat, self._user(user_id, name, username, lang), text, **extra)
         return self.push_update({"message": msg})
 
-    def customer_sends_photo(self, user_id: int, data: bytes = b"\x89PNG fake photo", caption: str | None = None,
-                             **kw: Any) -> dict:
+    def customer_sends_photo(
+        self, user_id: int, data: bytes = b"\x89PNG fake photo", caption: str | None = None, **kw: Any
+    ) -> dict:
         file_id = self.add_file(data, "photo.jpg")
         photo = [{"file_id": file_id, "file_unique_id": file_id, "width": 90, "height": 90, "file_size": len(data)}]
         return self.customer_says(user_id, None, photo=photo, caption=caption, **kw)
 
     def customer_sends_document(self, user_id: int, data: bytes, filename: str = "doc.pdf", **kw: Any) -> dict:
         file_id = self.add_file(data, filename)
-        doc = {"file_id": file_id, "file_unique_id": file_id, "file_name": filename, "mime_type": "application/pdf",
-               "file_size": len(data)}
+        doc = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": filename,
+            "mime_type": "application/pdf",
+            "file_size": len(data),
+        }
         return self.customer_says(user_id, None, document=doc, **kw)
 
     def press(self, user_id: int, data: str, *, name: str = "Anna", lang: str | None = "ru") -> dict:
         """A customer presses an inline button with this callback data."""
         chat = {"id": user_id, "type": "private", "first_name": name}
         msg = {"message_id": 1, "date": int(time.time()), "chat": chat, "text": "(buttons)"}
-        cq = {"id": f"cq{next(self._update_ids)}", "from": self._user(user_id, name, None, lang), "chat_instance": "1",
-              "message": msg, "data": data}
+        cq = {
+            "id": f"cq{next(self._update_ids)}",
+            "from": self._user(user_id, name, None, lang),
+            "chat_instance": "1",
+            "message": msg,
+            "data": data,
+        }
         return self.push_update({"callback_query": cq})
 
     def _staff_chat(self) -> dict:
         return {"id": self.staff_chat, "type": "supergroup", "title": "Support staff", "is_forum": self.forum}
 
     def bot_user(self) -> dict:
-        return {"id": int(self.token.split(":")[0]), "is_bot": True, "first_name": "Support",
-                "username": self.bot_username}
+        return {
+            "id": int(self.token.split(":")[0]),
+            "is_bot": True,
+            "first_name": "Support",
+            "username": self.bot_username,
+        }
 
-    def operator_says(self, thread_id: int | None, text: str | None = None, *, user_id: int = 501,
-                      name: str = "Olga Petrova", reply_to: int | None = None, anonymous: bool = False,
-                      signature: str | None = None, **extra: Any) -> dict:
+    def operator_says(
+        self,
+        thread_id: int | None,
+        text: str | None = None,
+        *,
+        user_id: int = 501,
+        name: str = "Olga Petrova",
+        reply_to: int | None = None,
+        anonymous: bool = False,
+        signature: str | None = None,
+        **extra: Any,
+    ) -> dict:
         """An operator writes in the staff group: in a topic (``thread_id``) and/or as a reply (to a message of
         the bot: its ``from`` is the bot). ``anonymous``: an administrator posting as the group."""
         chat = self._staff_chat()
@@ -258,12 +310,21 @@ class FakeTelegram:
 
     def operator_press(self, message: Sent, data: str, *, user_id: int = 501, name: str = "Olga Petrova") -> dict:
         chat = self._staff_chat()
-        msg: dict[str, Any] = {"message_id": message.message_id, "date": int(time.time()), "chat": chat,
-                               "text": message.text or ""}
+        msg: dict[str, Any] = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": chat,
+            "text": message.text or "",
+        }
         if message.thread_id:
             msg.update(message_thread_id=message.thread_id, is_topic_message=True)
-        cq = {"id": f"cq{next(self._update_ids)}", "from": self._user(user_id, name, None, "en"),
-              "chat_instance": "2", "message": msg, "data": data}
+        cq = {
+            "id": f"cq{next(self._update_ids)}",
+            "from": self._user(user_id, name, None, "en"),
+            "chat_instance": "2",
+            "message": msg,
+            "data": data,
+        }
         return self.push_update({"callback_query": cq})
 
     async def deliver(self, update: dict, *, secret: str | None = None, url: str | None = None) -> int:
@@ -282,8 +343,14 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ test side: reading
     def sent_to(self, chat_id: int, thread_id: int | None = ..., kind: str | None = None) -> list[Sent]:  # type: ignore[assignment]
-        return [s for s in self.sent if s.chat_id == chat_id and (thread_id is ... or s.thread_id == thread_id)
-                and (kind is None or s.kind == kind) and s.kind != "topic"]
+        return [
+            s
+            for s in self.sent
+            if s.chat_id == chat_id
+            and (thread_id is ... or s.thread_id == thread_id)
+            and (kind is None or s.kind == kind)
+            and s.kind != "topic"
+        ]
 
     def texts_to(self, chat_id: int) -> list[str]:
         return [s.text or "" for s in self.sent_to(chat_id)]
@@ -343,7 +410,7 @@ class FakeTelegram:
                     with contextlib.suppress(ValueError):
                         params[k] = json.loads(v)
                 if isinstance(params[k], str) and params[k].startswith("attach://"):
-                    params[k] = uploads.get(params[k][len("attach://"):])
+                    params[k] = uploads.get(params[k][len("attach://") :])
         for k, up in uploads.items():
             params.setdefault(k, up)
         return params
@@ -443,11 +510,22 @@ class FakeTelegram:
         mid = next(self._msg_ids[chat])
         thread = params.get("message_thread_id")
         reply = params.get("reply_parameters") or {}
-        rec = Sent(method, chat, mid, int(thread) if thread is not None else None, kind,
-                   text=params.get("text") or params.get("caption"), reply_markup=params.get("reply_markup"),
-                   reply_to=reply.get("message_id") or params.get("reply_to_message_id"), ts=time.monotonic())
-        result: dict[str, Any] = {"message_id": mid, "date": int(time.time()),
-                                  "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"}}
+        rec = Sent(
+            method,
+            chat,
+            mid,
+            int(thread) if thread is not None else None,
+            kind,
+            text=params.get("text") or params.get("caption"),
+            reply_markup=params.get("reply_markup"),
+            reply_to=reply.get("message_id") or params.get("reply_to_message_id"),
+            ts=time.monotonic(),
+        )
+        result: dict[str, Any] = {
+            "message_id": mid,
+            "date": int(time.time()),
+            "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup"},
+        }
         if thread is not None:
             result.update(message_thread_id=int(thread), is_topic_message=True)
         if kind == "copy":
@@ -484,8 +562,14 @@ class FakeTelegram:
             if kind == "photo":
                 result["photo"] = [{**obj, "width": 90, "height": 90}]
             elif kind == "sticker":
-                result["sticker"] = {**obj, "width": 512, "height": 512, "is_animated": False, "is_video": False,
-                                     "type": "regular"}
+                result["sticker"] = {
+                    **obj,
+                    "width": 512,
+                    "height": 512,
+                    "is_animated": False,
+                    "is_video": False,
+                    "type": "regular",
+                }
             elif kind == "video_note":
                 result[kind] = {**obj, "length": 240, "duration": 1}
             elif kind in ("voice", "audio", "video"):
@@ -521,11 +605,24 @@ class FakeTelegram:
         chat = int(params.get("chat_id", 0))
         if chat != self.staff_chat or not self.staff_exists:
             return self._error(400, "Bad Request: chat not found")
-        return self._ok({**self._staff_chat(), "type": self.staff_type, "accent_color_id": 0,
-                         "max_reaction_count": 11,
-                         "accepted_gift_types": {k: True for k in ("unlimited_gifts", "limited_gifts",
-                                                                   "unique_gifts", "premium_subscription",
-                                                                   "gifts_from_channels")}})
+        return self._ok(
+            {
+                **self._staff_chat(),
+                "type": self.staff_type,
+                "accent_color_id": 0,
+                "max_reaction_count": 11,
+                "accepted_gift_types": {
+                    k: True
+                    for k in (
+                        "unlimited_gifts",
+                        "limited_gifts",
+                        "unique_gifts",
+                        "premium_subscription",
+                        "gifts_from_channels",
+                    )
+                },
+            }
+        )
 
     async def m_getChatMember(self, params: dict) -> web.Response:
         chat = int(params.get("chat_id", 0))
@@ -535,13 +632,34 @@ class FakeTelegram:
         if user != self.bot_user()["id"]:
             return self._ok({"status": "member", "user": self._user(user)})
         if self.bot_status == "administrator":
-            rights = {k: True for k in ("can_be_edited", "can_manage_chat", "can_change_info", "can_delete_messages",
-                                        "can_invite_users", "can_restrict_members", "can_pin_messages",
-                                        "can_promote_members", "can_manage_video_chats", "can_post_stories",
-                                        "can_edit_stories", "can_delete_stories", "can_send_welcome_messages")}
+            rights = {
+                k: True
+                for k in (
+                    "can_be_edited",
+                    "can_manage_chat",
+                    "can_change_info",
+                    "can_delete_messages",
+                    "can_invite_users",
+                    "can_restrict_members",
+                    "can_pin_messages",
+                    "can_promote_members",
+                    "can_manage_video_chats",
+                    "can_post_stories",
+                    "can_edit_stories",
+                    "can_delete_stories",
+                    "can_send_welcome_messages",
+                )
+            }
             rights["can_be_edited"] = False
-            return self._ok({"status": "administrator", "user": self.bot_user(), "is_anonymous": False,
-                             "can_manage_topics": self.can_manage_topics, **rights})
+            return self._ok(
+                {
+                    "status": "administrator",
+                    "user": self.bot_user(),
+                    "is_anonymous": False,
+                    "can_manage_topics": self.can_manage_topics,
+                    **rights,
+                }
+            )
         return self._ok({"status": self.bot_status, "user": self.bot_user()})
 
     async def m_setWebhook(self, params: dict) -> web.Response:
@@ -563,8 +681,9 @@ class FakeTelegram:
             return self._error(400, "Bad Request: the chat is not a forum")
         thread = next(self._topic_ids)
         self.topics[thread] = Topic(thread, params["name"], names=[params["name"]])
-        self.sent.append(Sent("createForumTopic", self.staff_chat, thread, thread, "topic", text=params["name"],
-                              ts=time.monotonic()))
+        self.sent.append(
+            Sent("createForumTopic", self.staff_chat, thread, thread, "topic", text=params["name"], ts=time.monotonic())
+        )
         return self._ok({"message_thread_id": thread, "name": params["name"], "icon_color": 7322096})
 
     async def m_editForumTopic(self, params: dict) -> web.Response:
@@ -603,8 +722,14 @@ class FakeTelegram:
         if file_id not in self.files:
             return self._error(400, "Bad Request: invalid file_id")
         data, name = self.files[file_id]
-        return self._ok({"file_id": file_id, "file_unique_id": file_id, "file_size": len(data),
-                         "file_path": f"files/{file_id}/{name}"})
+        return self._ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_size": len(data),
+                "file_path": f"files/{file_id}/{name}",
+            }
+        )
 
     async def _file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:

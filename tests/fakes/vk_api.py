@@ -84,12 +84,14 @@ class FakeVk:
     # ------------------------------------------------------------------ server
     async def start(self) -> FakeVk:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.add_routes([
-            web.post("/method/{name}", self._method),
-            web.get("/lp", self._longpoll),
-            web.post("/upload/{kind}", self._upload),
-            web.get("/files/{id}", self._file),
-        ])
+        app.add_routes(
+            [
+                web.post("/method/{name}", self._method),
+                web.get("/lp", self._longpoll),
+                web.post("/upload/{kind}", self._upload),
+                web.get("/files/{id}", self._file),
+            ]
+        )
         self._runner, self.url = await serve(app)
         return self
 
@@ -114,38 +116,87 @@ class FakeVk:
     def photo(self, data: bytes, owner_id: int) -> dict[str, Any]:
         url = self.add_file(data, "photo.jpg", "image/jpeg")
         pid = next(self._ids)
-        return {"type": "photo", "photo": {"id": pid, "owner_id": owner_id, "sizes": [
-            {"type": "s", "width": 75, "height": 75, "url": url + "?size=s"},
-            {"type": "x", "width": 604, "height": 453, "url": url},
-        ]}}
+        return {
+            "type": "photo",
+            "photo": {
+                "id": pid,
+                "owner_id": owner_id,
+                "sizes": [
+                    {"type": "s", "width": 75, "height": 75, "url": url + "?size=s"},
+                    {"type": "x", "width": 604, "height": 453, "url": url},
+                ],
+            },
+        }
 
     def doc(self, data: bytes, owner_id: int, title: str, ext: str) -> dict[str, Any]:
         url = self.add_file(data, title, "application/octet-stream")
-        return {"type": "doc", "doc": {"id": next(self._ids), "owner_id": owner_id, "title": title, "ext": ext,
-                                       "size": len(data), "url": url}}
+        return {
+            "type": "doc",
+            "doc": {
+                "id": next(self._ids),
+                "owner_id": owner_id,
+                "title": title,
+                "ext": ext,
+                "size": len(data),
+                "url": url,
+            },
+        }
 
-    def user_writes(self, user_id: int, text: str = "", *, attachments: list[dict[str, Any]] = (),
-                    payload: str | None = None, message_id: int | None = None,
-                    client_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    def user_writes(
+        self,
+        user_id: int,
+        text: str = "",
+        *,
+        attachments: list[dict[str, Any]] = (),
+        payload: str | None = None,
+        message_id: int | None = None,
+        client_info: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """A customer's message (message_new), queued for long poll; returns the update (for the callback API)."""
         message = {
-            "id": message_id or next(self._ids), "date": int(time.time()), "peer_id": user_id, "from_id": user_id,
-            "text": text, "conversation_message_id": next(self._ids), "out": 0,
-            "attachments": list(attachments), "fwd_messages": [], "important": False, "is_hidden": False,
+            "id": message_id or next(self._ids),
+            "date": int(time.time()),
+            "peer_id": user_id,
+            "from_id": user_id,
+            "text": text,
+            "conversation_message_id": next(self._ids),
+            "out": 0,
+            "attachments": list(attachments),
+            "fwd_messages": [],
+            "important": False,
+            "is_hidden": False,
         }
         if payload is not None:
             message["payload"] = json.dumps({"p": payload})
-        info = client_info or {"button_actions": ["text", "vkpay", "open_app", "location", "open_link",
-                                                  "callback", "intent_subscribe", "intent_unsubscribe"],
-                               "keyboard": True, "inline_keyboard": True, "carousel": True, "lang_id": 0}
+        info = client_info or {
+            "button_actions": [
+                "text",
+                "vkpay",
+                "open_app",
+                "location",
+                "open_link",
+                "callback",
+                "intent_subscribe",
+                "intent_unsubscribe",
+            ],
+            "keyboard": True,
+            "inline_keyboard": True,
+            "carousel": True,
+            "lang_id": 0,
+        }
         return self._queue("message_new", {"message": message, "client_info": info})
 
     def press(self, user_id: int, payload: dict[str, Any] | str) -> dict[str, Any]:
         """A callback button press (message_event)."""
         if isinstance(payload, str):
             payload = {"p": payload}
-        obj = {"user_id": user_id, "peer_id": user_id, "event_id": f"ev{next(self._ids)}",
-               "payload": payload, "conversation_message_id": next(self._ids)}
+        obj = {
+            "user_id": user_id,
+            "peer_id": user_id,
+            "event_id": f"ev{next(self._ids)}",
+            "payload": payload,
+            "conversation_message_id": next(self._ids),
+        }
         return self._queue("message_event", obj)
 
     def press_button(self, message: SentMessage, label_part: str, user_id: int | None = None) -> dict[str, Any]:
@@ -154,8 +205,13 @@ class FakeVk:
         return self.press(user_id or message.peer_id, json.loads(action["payload"]))
 
     def _queue(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-        update = {"type": kind, "object": obj, "group_id": self.group_id, "event_id": f"e{next(self._ids):x}",
-                  "v": API_VERSION}
+        update = {
+            "type": kind,
+            "object": obj,
+            "group_id": self.group_id,
+            "event_id": f"e{next(self._ids):x}",
+            "v": API_VERSION,
+        }
         self.updates.append(update)
         self._new.set()
         return update
@@ -168,12 +224,21 @@ class FakeVk:
             return resp.status, await resp.text()
 
     async def post_callback_raw(self, url: str, raw: bytes) -> tuple[int, str]:
-        async with aiohttp.ClientSession() as s, s.post(url, data=raw,
-                                                        headers={"Content-Type": "application/json"}) as resp:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(url, data=raw, headers={"Content-Type": "application/json"}) as resp,
+        ):
             return resp.status, await resp.text()
 
-    def fail(self, method: str, *, error_code: int | None = None, http_status: int | None = None,
-             deliver: bool = False, times: int = 1) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        error_code: int | None = None,
+        http_status: int | None = None,
+        deliver: bool = False,
+        times: int = 1,
+    ) -> None:
         self.failures.append(Failure(method, error_code, http_status, deliver, times))
 
     async def wait_polling(self, within: float = 10.0) -> None:
@@ -187,8 +252,9 @@ class FakeVk:
     def to(self, peer_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.peer_id == peer_id]
 
-    async def wait_sent(self, peer_id: int, predicate=lambda m: True, within: float = 10.0,
-                        after: int = 0) -> SentMessage:
+    async def wait_sent(
+        self, peer_id: int, predicate=lambda m: True, within: float = 10.0, after: int = 0
+    ) -> SentMessage:
         """The first message to ``peer_id`` (after the first ``after`` ones) matching ``predicate``."""
         deadline = asyncio.get_running_loop().time() + within
         while True:
@@ -212,8 +278,15 @@ class FakeVk:
 
     @staticmethod
     def _error(code: int, msg: str, params: dict[str, str]) -> web.Response:
-        return web.json_response({"error": {"error_code": code, "error_msg": msg, "request_params": [
-            {"key": k, "value": v} for k, v in params.items() if k != "access_token"]}})
+        return web.json_response(
+            {
+                "error": {
+                    "error_code": code,
+                    "error_msg": msg,
+                    "request_params": [{"key": k, "value": v} for k, v in params.items() if k != "access_token"],
+                }
+            }
+        )
 
     async def _method(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -253,8 +326,15 @@ class FakeVk:
         for uid in str(params.get("user_ids", "")).split(","):
             if uid:
                 first, last = self.users.get(int(uid), ("Ivan", "Petrov"))
-                out.append({"id": int(uid), "first_name": first, "last_name": last, "can_access_closed": True,
-                            "is_closed": False})
+                out.append(
+                    {
+                        "id": int(uid),
+                        "first_name": first,
+                        "last_name": last,
+                        "can_access_closed": True,
+                        "is_closed": False,
+                    }
+                )
         return out
 
     def _m_messages_send(self, params):
@@ -277,8 +357,11 @@ class FakeVk:
         return 1
 
     def _m_photos_getMessagesUploadServer(self, params):
-        return {"upload_url": f"{self.url}/upload/photo?peer={params.get('peer_id', '')}", "album_id": -3,
-                "group_id": self.group_id}
+        return {
+            "upload_url": f"{self.url}/upload/photo?peer={params.get('peer_id', '')}",
+            "album_id": -3,
+            "group_id": self.group_id,
+        }
 
     def _m_docs_getMessagesUploadServer(self, params):
         return {"upload_url": f"{self.url}/upload/doc?peer={params.get('peer_id', '')}"}
@@ -293,12 +376,19 @@ class FakeVk:
         file_id = params["file"]
         did = next(self._ids)
         self._docs[did] = (file_id, params.get("title") or "")
-        return {"type": "doc", "doc": {"id": did, "owner_id": -self.group_id, "title": params.get("title") or "",
-                                       "url": f"{self.url}/files/{file_id}"}}
+        return {
+            "type": "doc",
+            "doc": {
+                "id": did,
+                "owner_id": -self.group_id,
+                "title": params.get("title") or "",
+                "url": f"{self.url}/files/{file_id}",
+            },
+        }
 
     def _resolve_attachment(self, ident: str) -> dict[str, Any]:
         kind = "photo" if ident.startswith("photo") else "doc"
-        owner_and_id = ident[len(kind):].split("_")
+        owner_and_id = ident[len(kind) :].split("_")
         item_id = int(owner_and_id[1])
         if kind == "photo":
             file_id = self._photos[item_id]

@@ -195,9 +195,12 @@ async def test_a_copy_only_message_is_not_merged_away(store, desk):
     rec = Recorder(group=(1, 60.0))  # one per 3 s at this scale: the budget is spent after the first send
     d = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE)
     location = MessageRef("telegram", "1", "77")
-    outs = [to_staff(7, "first", StaffKind.CUSTOMER_MESSAGE), to_staff(7, "hi", StaffKind.CUSTOMER_MESSAGE),
-            to_staff(7, "", StaffKind.CUSTOMER_MESSAGE, copy_from=location),
-            to_staff(7, "later", StaffKind.CUSTOMER_MESSAGE)]
+    outs = [
+        to_staff(7, "first", StaffKind.CUSTOMER_MESSAGE),
+        to_staff(7, "hi", StaffKind.CUSTOMER_MESSAGE),
+        to_staff(7, "", StaffKind.CUSTOMER_MESSAGE, copy_from=location),
+        to_staff(7, "later", StaffKind.CUSTOMER_MESSAGE),
+    ]
     await d.enqueue(outs)
     assert await d.drain(20)
     sent = [o for _, o, _ in rec.staff_sent]

@@ -30,8 +30,9 @@ def desk(store, entries, clock):
 
 
 def msg(text="", user=ANNA, payload=None, lang=None, **kw) -> Inbound:
-    return Inbound(sender=user, text=text, message_id=str(next(_ids)), payload=payload, language=lang,
-                   name="Anna", **kw)
+    return Inbound(
+        sender=user, text=text, message_id=str(next(_ids)), payload=payload, language=lang, name="Anna", **kw
+    )
 
 
 def customer_texts(outs):
@@ -162,8 +163,7 @@ async def test_full_case_lifecycle(desk, store, clock):
     outs = await desk.handle(msg(payload=f"rate:{case_id}:1"))
     assert (await store.get_case(case_id)).rating == 5
     types = [e["type"] for e in await store.events()]
-    for expected in ("handoff", "customer_message", "first_response", "operator_reply", "status", "resolved",
-                     "rated"):
+    for expected in ("handoff", "customer_message", "first_response", "operator_reply", "status", "resolved", "rated"):
         assert expected in types
     # the next message after resolution is a fresh conversation, and a new handoff gets a new number
     outs = await desk.handle(msg("/operator"))
@@ -375,8 +375,9 @@ async def test_delivery_failures_are_reported_to_the_other_side(desk):
 
 
 @pytest.mark.parametrize("embedded", [False, True], ids=["redis", "embedded"])
-async def test_a_burst_of_customers_waits_for_connections_instead_of_failing(redis_url, prefix, entries, clock,
-                                                                            embedded):
+async def test_a_burst_of_customers_waits_for_connections_instead_of_failing(
+    redis_url, prefix, entries, clock, embedded
+):
     from core.store import REDIS_MAX_CONNECTIONS, connect_redis
 
     client, is_embedded = await connect_redis(None if embedded else redis_url)
@@ -384,8 +385,9 @@ async def test_a_burst_of_customers_waits_for_connections_instead_of_failing(red
     try:
         desk = SupportDesk(Store(client, prefix, clock=clock), FaqMatcher(entries), clock=clock)
         burst = REDIS_MAX_CONNECTIONS * 4
-        results = await asyncio.gather(*[desk.handle(msg("Как сбросить пароль?", user=UserRef("vk", str(n))))
-                                         for n in range(burst)])
+        results = await asyncio.gather(
+            *[desk.handle(msg("Как сбросить пароль?", user=UserRef("vk", str(n)))) for n in range(burst)]
+        )
         assert all(len(outs) == 1 for outs in results)
     finally:
         keys = [k async for k in client.scan_iter(match=prefix + "*", count=1000)]

@@ -74,11 +74,24 @@ async def test_since_filters_old_events(store, clock):
 async def test_stats_command(store, clock, redis_url, prefix):
     await drive(store, clock)
     env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
-    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bots", "stats", "--json"],
-                                  capture_output=True, text=True, env=env, timeout=60)
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bots", "stats", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["handoffs"] == 3
     env.pop("REDIS_URL")
-    run = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bots", "stats"], capture_output=True,
-                                  text=True, env=env, timeout=60, cwd="/")
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bots", "stats"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd="/",
+    )
     assert run.returncode == 2 and "REDIS_URL" in run.stderr

@@ -74,8 +74,14 @@ def test_rating_rules():
 
 
 def test_hash_round_trip():
-    case = new_case(tried=(("refund", 0.61), ("payment_failed", 0.4)), first_reply_at=1010.5, escalated=True,
-                    rating=None, customer_handle="@anna", extra={"topic": "77"})
+    case = new_case(
+        tried=(("refund", 0.61), ("payment_failed", 0.4)),
+        first_reply_at=1010.5,
+        escalated=True,
+        rating=None,
+        customer_handle="@anna",
+        extra={"topic": "77"},
+    )
     assert Case.from_hash(case.to_hash()) == case
     assert Case.from_hash(case.to_hash()).extra == {"topic": "77"}
 

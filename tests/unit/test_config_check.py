@@ -42,8 +42,9 @@ def test_the_example_env_file_loads_as_is():
     assert loaded.redis_url == "redis://127.0.0.1:6379/0" and loaded.http_port == 8080
 
 
-@pytest.mark.parametrize("aliases", [{"FAQ_ANSWER_THRESHOLD": "1.5"}, {"FAQ_SUGGEST_THRESHOLD": "-0.1"},
-                                     {"DEFAULT_LANGUAGE": "de"}])
+@pytest.mark.parametrize(
+    "aliases", [{"FAQ_ANSWER_THRESHOLD": "1.5"}, {"FAQ_SUGGEST_THRESHOLD": "-0.1"}, {"DEFAULT_LANGUAGE": "de"}]
+)
 def test_out_of_range_settings_are_refused(aliases):
     from pydantic import ValidationError
 

@@ -151,8 +151,10 @@ def _near_duplicate_faq(n_entries: int, per_entry: int) -> list[FaqEntry]:
     entries = []
     for e in range(n_entries):
         a, b = topics[(e // 2) % len(topics)], topics[(e // 2 + 3) % len(topics)]
-        qs = tuple(f"{asks[q % len(asks)]} {verbs[q % len(verbs)]} my {a} {b} {'now' if q % 2 else 'today'} {q}"
-                   for q in range(per_entry))
+        qs = tuple(
+            f"{asks[q % len(asks)]} {verbs[q % len(verbs)]} my {a} {b} {'now' if q % 2 else 'today'} {q}"
+            for q in range(per_entry)
+        )
         entries.append(FaqEntry(f"t{e}", qs, {"*": "x"}))
     return entries
 

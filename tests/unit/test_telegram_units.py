@@ -34,8 +34,11 @@ def test_error_mapping():
 
 def channel() -> TelegramChannel:
     settings = SimpleNamespace(
-        telegram_staff_chat_id=-100, telegram_webhook_url=None, telegram_webhook_secret=None,
-        telegram_api_url="http://127.0.0.1:9", telegram_bot_token="123456:TEST-token",
+        telegram_staff_chat_id=-100,
+        telegram_webhook_url=None,
+        telegram_webhook_secret=None,
+        telegram_api_url="http://127.0.0.1:9",
+        telegram_bot_token="123456:TEST-token",
     )
     return TelegramChannel(settings, SimpleNamespace(redis=None), None)
 
@@ -78,8 +81,13 @@ def test_a_gif_is_one_attachment():
     from bots.telegram.channel import attachments_of
 
     gif = {"file_id": "G1", "file_unique_id": "g1", "file_name": "cat.gif.mp4", "mime_type": "video/mp4"}
-    msg = Message.model_validate({
-        "message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
-        "animation": {**gif, "width": 1, "height": 1, "duration": 1}, "document": gif,
-    })
+    msg = Message.model_validate(
+        {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 1, "type": "private"},
+            "animation": {**gif, "width": 1, "height": 1, "duration": 1},
+            "document": gif,
+        }
+    )
     assert [(a.kind, a.ref) for a in attachments_of(msg)] == [("document", "G1")]

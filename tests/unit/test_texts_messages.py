@@ -40,9 +40,16 @@ def test_t_fills_and_falls_back():
 
 def test_outbound_json_round_trip():
     out = Outbound(
-        Audience.CUSTOMER, "привет", to=UserRef("vk", "1"), case_id=3, buttons=(Button("Да", "op:requested"),),
+        Audience.CUSTOMER,
+        "привет",
+        to=UserRef("vk", "1"),
+        case_id=3,
+        buttons=(Button("Да", "op:requested"),),
         attachments=(Attachment("photo", "AgAD", "telegram", "a.jpg", "image/jpeg", 10),),
-        copy_from=MessageRef("telegram", "5", "9"), kind="text", lang="ru", meta={"k": 1},
+        copy_from=MessageRef("telegram", "5", "9"),
+        kind="text",
+        lang="ru",
+        meta={"k": 1},
     )
     back = Outbound.from_json(out.to_json())
     assert back == out

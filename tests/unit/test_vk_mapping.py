@@ -57,15 +57,23 @@ def test_rebased_session_points_vk_api_at_the_configured_url():
 
 def test_attachments_pick_the_largest_photo_and_note_the_rest():
     items = [
-        {"type": "photo", "photo": {"id": 1, "owner_id": 2, "sizes": [
-            {"width": 10, "height": 10, "url": "small"}, {"width": 800, "height": 600, "url": "big"}]}},
+        {
+            "type": "photo",
+            "photo": {
+                "id": 1,
+                "owner_id": 2,
+                "sizes": [{"width": 10, "height": 10, "url": "small"}, {"width": 800, "height": 600, "url": "big"}],
+            },
+        },
         {"type": "doc", "doc": {"title": "act", "ext": "pdf", "url": "doc-url", "size": 3}},
         {"type": "sticker", "sticker": {}},
         {"type": "video", "video": {}},
     ]
     atts, notes = _attachments(items)
-    assert [(a.kind, a.ref, a.filename) for a in atts] == [("photo", "big", "photo2_1.jpg"),
-                                                           ("document", "doc-url", "act.pdf")]
+    assert [(a.kind, a.ref, a.filename) for a in atts] == [
+        ("photo", "big", "photo2_1.jpg"),
+        ("document", "doc-url", "act.pdf"),
+    ]
     assert notes == ["[sticker]", "[video]"]
 
 
@@ -73,16 +81,28 @@ def test_video_wall_and_sticker_notes_carry_a_link():
     items = [
         {"type": "video", "video": {"id": 456239017, "owner_id": -4242, "title": "how it breaks"}},
         {"type": "wall", "wall": {"id": 12, "owner_id": -4242, "from_id": -4242, "text": "news"}},
-        {"type": "sticker", "sticker": {"sticker_id": 9, "images": [
-            {"url": "https://vk.com/sticker/1-9-64", "width": 64, "height": 64},
-            {"url": "https://vk.com/sticker/1-9-512", "width": 512, "height": 512}]}},
+        {
+            "type": "sticker",
+            "sticker": {
+                "sticker_id": 9,
+                "images": [
+                    {"url": "https://vk.com/sticker/1-9-64", "width": 64, "height": 64},
+                    {"url": "https://vk.com/sticker/1-9-512", "width": 512, "height": 512},
+                ],
+            },
+        },
         {"type": "link", "link": {"url": "https://example.com/order/1", "title": "Order"}},
         {"type": "gift", "gift": {"id": 3}},
     ]
     atts, notes = _attachments(items)
     assert atts == ()
-    assert notes == ["[video] https://vk.com/video-4242_456239017", "[wall] https://vk.com/wall-4242_12",
-                     "[sticker] https://vk.com/sticker/1-9-512", "[link] https://example.com/order/1", "[gift]"]
+    assert notes == [
+        "[video] https://vk.com/video-4242_456239017",
+        "[wall] https://vk.com/wall-4242_12",
+        "[sticker] https://vk.com/sticker/1-9-512",
+        "[link] https://example.com/order/1",
+        "[gift]",
+    ]
 
 
 def test_payloads():
