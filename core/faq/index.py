@@ -1,0 +1,413 @@
+"""The FAQ index and ``FaqMatcher``: sparse / dense index structures, scoring and the match bands.
+
+TF-IDF vectors over the features of ``core.faq.normalize``, entry scores blending centroid and
+nearest-phrasing similarity with naive-Bayes evidence (the ``core.faq`` docstring has the
+overview); the best entry's similarities become a confidence through ``core.faq.calibrate``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from core.faq import calibrate
+from core.faq.calibrate import DEFAULT_ANSWER_THRESHOLD, DEFAULT_SUGGEST_THRESHOLD
+from core.faq.load import FaqEntry
+from core.faq.normalize import _W_BIGRAM, _W_CHAR, _W_WORD, _features, fix_layout, normalize
+
+__all__ = ["Band", "Candidate", "FaqMatcher", "Match"]
+
+# Scoring settings, chosen by cross-validation on the *train* splits of BANKING77 and HWU64-ru
+# (FAQ built from one part of train, queries from the rest); see bench/faq_quality.py.
+_ALPHA = 0.75  # weight of the entry-centroid similarity vs the nearest-phrasing similarity
+_NB_MIX = 1.0  # weight of the multinomial naive-Bayes evidence (entry-level term statistics)
+_NB_SMOOTH = 0.05  # additive smoothing of the naive-Bayes term weights
+_TOP = 3  # candidates returned
+_DENSE_COLS = 256  # for the estimate, features this frequent are multiplied as dense matrices (speed only)
+_DENSE_MIN_POSTINGS = 64
+_TYPO_CUTOFF = 85.0  # rapidfuzz ratio above which an unknown word is read as a known one
+_TYPO_MIN_LEN = 5
+_TYPO_MAX_WORDS = 4
+
+
+class Band(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    NONE = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    entry: FaqEntry
+    score: float  # calibrated confidence in [0, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    band: Band
+    candidates: tuple[Candidate, ...]  # best first, at most 3
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+
+@dataclass(slots=True)
+class _Postings:
+    """A sparse matrix stored by column (feature): rows[ptr[f]:ptr[f+1]] hold the feature's rows."""
+
+    ptr: np.ndarray
+    rows: np.ndarray
+    vals: tuple[np.ndarray, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def build(cls, cols: np.ndarray, rows: np.ndarray, vals: Sequence[np.ndarray], n_cols: int) -> _Postings:
+        order = np.argsort(cols, kind="stable")
+        ptr = np.zeros(n_cols + 1, dtype=np.int64)
+        np.cumsum(np.bincount(cols, minlength=n_cols), out=ptr[1:])
+        return cls(ptr, rows[order].astype(np.int32), tuple(v[order].astype(np.float64) for v in vals))
+
+    def dot(self, qcols: Sequence[int], qvals: Sequence[float], n_rows: int) -> list[np.ndarray]:
+        """Matrix-vector products of every value array with the sparse query vector."""
+        ptr = self.ptr
+        starts = [int(ptr[c]) for c in qcols]
+        ends = [int(ptr[c + 1]) for c in qcols]
+        if not qcols or sum(e - s for s, e in zip(starts, ends, strict=True)) == 0:
+            return [np.zeros(n_rows) for _ in self.vals]
+        idx = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
+        reps = np.repeat(np.asarray(qvals, dtype=np.float64), [e - s for s, e in zip(starts, ends, strict=True)])
+        rows = self.rows[idx]
+        return [np.bincount(rows, weights=v[idx] * reps, minlength=n_rows) for v in self.vals]
+
+
+@dataclass(slots=True)
+class _DenseCommon:
+    """The ``_DENSE_COLS`` features with the longest postings as dense (feature x row) matrices."""
+
+    index: np.ndarray  # feature -> row of ``mats`` (-1: not dense)
+    cols: np.ndarray
+    mats: tuple[np.ndarray, ...]
+
+    @classmethod
+    def build(cls, post: _Postings, width: int) -> _DenseCommon:
+        plens = np.diff(post.ptr)
+        cols = np.argsort(-plens, kind="stable")[:_DENSE_COLS]
+        cols = cols[plens[cols] >= _DENSE_MIN_POSTINGS]
+        index = np.full(len(plens), -1, dtype=np.int64)
+        index[cols] = np.arange(len(cols))
+        lens = plens[cols]
+        pos = np.repeat(post.ptr[cols], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+        k_of = np.repeat(np.arange(len(cols)), lens)
+        mats = []
+        for val in post.vals:
+            mat = np.zeros((len(cols), width))
+            mat[k_of, post.rows[pos]] = val[pos]
+            mats.append(mat)
+        return cls(index, cols, tuple(mats))
+
+
+class FaqMatcher:
+    """Find the FAQ entries that best match a customer's text; see the ``core.faq`` package docstring."""
+
+    def __init__(
+        self,
+        entries: Sequence[FaqEntry],
+        answer_threshold: float | None = None,
+        suggest_threshold: float | None = None,
+    ) -> None:
+        self.entries: list[FaqEntry] = list(entries)
+        self.answer_threshold = DEFAULT_ANSWER_THRESHOLD if answer_threshold is None else answer_threshold
+        self.suggest_threshold = DEFAULT_SUGGEST_THRESHOLD if suggest_threshold is None else suggest_threshold
+        if self.suggest_threshold > self.answer_threshold:
+            raise ValueError("suggest_threshold must not exceed answer_threshold")
+        self._build()
+
+    # -- index ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        entries = self.entries
+        n_entries = len(entries)
+        vocab: dict[str, int] = {}
+        words: set[str] = set()
+        p_cols: list[int] = []
+        p_tf: list[float] = []
+        p_rows: list[int] = []
+        owner: list[int] = []
+        texts: list[str] = []
+        for e, entry in enumerate(entries):
+            for q in entry.questions:
+                norm = normalize(q)
+                if not norm:
+                    continue
+                toks = norm.split()
+                words.update(toks)
+                row = len(owner)
+                owner.append(e)
+                texts.append(norm)
+                feats = _features(toks)
+                p_cols.extend([vocab.setdefault(f, len(vocab)) for f in feats])
+                p_tf.extend(feats.values())
+                p_rows.extend([row] * len(feats))
+        self._vocab = vocab
+        self._words = frozenset(words)
+        self._long_words = sorted(w for w in words if len(w) >= _TYPO_MIN_LEN - 1)
+        self._texts = texts
+        n_rows = len(owner)
+        n_feats = len(vocab)
+        owner_a = np.asarray(owner, dtype=np.int64)
+        self._owner = owner_a
+        cols = np.asarray(p_cols, dtype=np.int64)
+        rows = np.asarray(p_rows, dtype=np.int64)
+        tf = np.asarray(p_tf, dtype=np.float64)
+        # Entry frequency: in how many entries a feature occurs (idf at the level of entries).
+        key = owner_a[rows] * n_feats + cols
+        ukey, inv = np.unique(key, return_inverse=True)
+        ef = np.bincount(ukey % n_feats if n_feats else ukey, minlength=n_feats)
+        group = np.empty(n_feats)
+        for f, col in vocab.items():
+            group[col] = _W_WORD if f[0] == "w" else _W_BIGRAM if f[0] == "b" else _W_CHAR
+        self._ef = ef
+        self._weight = (np.log((1.0 + n_entries) / (1.0 + ef)) + 1.0) * group
+        rare = math.log((1.0 + n_entries) / 2.0) + 1.0
+        self._unknown_weight = {"w": rare * _W_WORD, "b": rare * _W_BIGRAM, "c": rare * _W_CHAR}
+        # Phrasing vectors: sublinear tf * weight, L2-normalised.
+        vals = (1.0 + np.log(tf)) * self._weight[cols]
+        norms = np.sqrt(np.bincount(rows, weights=vals * vals, minlength=n_rows))
+        vals = vals / np.maximum(norms[rows], 1e-12)
+        self._phr = _Postings.build(cols, rows, [vals], n_feats)
+        # Entry sums of phrasing vectors -> centroid (L2-normalised) and naive-Bayes weights.
+        sums = np.bincount(inv, weights=vals)
+        e_rows = ukey // max(n_feats, 1)
+        e_cols = ukey % max(n_feats, 1)
+        c_norm = np.sqrt(np.bincount(e_rows, weights=sums * sums, minlength=n_entries))
+        cent = sums / np.maximum(c_norm[e_rows], 1e-12)
+        nb = np.log1p(sums / _NB_SMOOTH)
+        mass = np.bincount(e_rows, weights=sums, minlength=n_entries)
+        self._nb_norm = np.log1p(mass / (_NB_SMOOTH * max(n_feats, 1)))
+        self._ent = _Postings.build(e_cols, e_rows, [cent, nb], n_feats)
+        # Phrasings are grouped by entry: entry e owns rows starts[e]:starts[e+1].
+        counts = np.bincount(owner_a, minlength=n_entries)
+        self._has_rows = counts > 0
+        self._starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self._shift = 0.0
+        self._shift = self._unseen_intent_shift(cols, rows, vals, ef)
+
+    def _unseen_intent_shift(self, cols: np.ndarray, rows: np.ndarray, vals: np.ndarray, ef: np.ndarray) -> float:
+        """Per-FAQ calibration shift (<= 0), estimated by leaving each sampled phrasing's own entry out.
+
+        A sampled phrasing, stripped of the features only its own entry has and matched against the
+        *other* entries, is a question about an intent the FAQ does not cover.  When the most
+        confident of them are too confident (many phrasings per entry make near-paraphrases in
+        neighbouring entries likely), the log-odds of this FAQ's answers are lowered (see
+        ``calibrate.unseen_shift`` and ``_confidence``); never raised.
+        """
+        n_rows = len(self._owner)
+        if not calibrate.estimates_shift(len(self.entries), n_rows):
+            return 0.0
+        order = np.argsort(rows, kind="stable")
+        r_ptr = np.zeros(n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=r_ptr[1:])
+        r_cols, r_vals = cols[order], vals[order]
+        sample = calibrate.unseen_sample(n_rows)
+        dense = {"phr": _DenseCommon.build(self._phr, n_rows), "ent": _DenseCommon.build(self._ent, len(self.entries))}
+        shared = ef > 1  # features of more than one entry: the ones a left-out phrasing keeps
+        logits: list[float] = []
+        for chunk in np.array_split(sample, max(1, len(sample) // 64)):
+            scores, cent, near, norm = self._unseen_components(chunk, r_ptr, r_cols, r_vals, shared, dense)
+            logits += calibrate.unseen_logits(scores, cent, near, norm, self._owner[chunk], self._logit)
+        return calibrate.unseen_shift(logits)
+
+    def _unseen_components(
+        self,
+        chunk: np.ndarray,
+        r_ptr: np.ndarray,
+        r_cols: np.ndarray,
+        r_vals: np.ndarray,
+        shared: np.ndarray,
+        dense: dict[str, _DenseCommon],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(combined score, centroid similarity, nearest-phrasing similarity) of every entry for each
+        phrasing row in ``chunk`` used as a query with only its ``shared`` features, and the query norms.
+
+        The same arithmetic as ``_components_q``, for a batch of queries at once.
+        """
+        n_rows, n_entries = len(self._owner), len(self.entries)
+        lens = r_ptr[chunk + 1] - r_ptr[chunk]
+        q_of = np.repeat(np.arange(len(chunk)), lens)
+        pos = np.repeat(r_ptr[chunk], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+        c, v, q_of = r_cols[pos], r_vals[pos], q_of
+        keep = shared[c]
+        c, v, q_of = c[keep], v[keep], q_of[keep]
+        norm = np.sqrt(np.bincount(q_of, weights=v * v, minlength=len(chunk)))
+        v = v / np.maximum(norm[q_of], 1e-12)
+        qsum = np.bincount(q_of, weights=v, minlength=len(chunk))
+
+        def product(post: _Postings, width: int, common: _DenseCommon) -> list[np.ndarray]:
+            # the most frequent features by a dense matrix product, the rest from the postings
+            k = common.index[c]
+            is_common = k >= 0
+            qd = np.zeros((len(chunk), len(common.cols)))
+            qd[q_of[is_common], k[is_common]] = v[is_common]
+            rc, rv, rq = c[~is_common], v[~is_common], q_of[~is_common]
+            plens = post.ptr[rc + 1] - post.ptr[rc]
+            total = int(plens.sum())
+            idx = np.repeat(post.ptr[rc], plens) + (np.arange(total) - np.repeat(np.cumsum(plens) - plens, plens))
+            key = np.repeat(rq, plens) * width + post.rows[idx]
+            w = np.repeat(rv, plens)
+            return [
+                np.bincount(key, weights=w * val[idx], minlength=len(chunk) * width).reshape(len(chunk), width)
+                + qd @ mat
+                for val, mat in zip(post.vals, common.mats, strict=True)
+            ]
+
+        (phr,) = product(self._phr, n_rows, dense["phr"])
+        cent, nb = product(self._ent, n_entries, dense["ent"])
+        near = np.zeros((len(chunk), n_entries))
+        near[:, self._has_rows] = np.maximum.reduceat(phr, self._starts[self._has_rows], axis=1)
+        safe = np.where(qsum > 0, qsum, 1.0)[:, None]
+        scores = _ALPHA * cent + (1.0 - _ALPHA) * near + _NB_MIX * (nb - safe * self._nb_norm) / safe
+        return scores, cent, near, norm
+
+    # -- scoring ----------------------------------------------------------------------------
+
+    def _query(self, words: Sequence[str]) -> tuple[list[int], list[float], float]:
+        """Known features of the query (column, unit-normalised weight) and its coverage.
+
+        The coverage is the share of the query vector's length on features the FAQ knows; unknown
+        features count with the weight of a feature seen in one entry (``погода`` in a shop FAQ).
+        """
+        vocab = self._vocab
+        weight = self._weight
+        qcols: list[int] = []
+        qvals: list[float] = []
+        unknown = 0.0
+        for f, c in _features(words).items():
+            col = vocab.get(f)
+            if col is not None:
+                qcols.append(col)
+                qvals.append((1.0 + math.log(c)) * float(weight[col]))
+            else:  # weighted as a feature of one entry would be
+                unknown += ((1.0 + math.log(c)) * self._unknown_weight[f[0]]) ** 2
+        sq = sum(v * v for v in qvals)
+        norm = math.sqrt(sq) or 1.0
+        cover = math.sqrt(sq / (sq + unknown)) if sq > 0 else 0.0
+        return qcols, [v / norm for v in qvals], cover
+
+    def _scores(self, words: Sequence[str]) -> np.ndarray:
+        """Combined raw score of every entry (higher is better)."""
+        return self._components(words)[0]
+
+    def _components(self, words: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(combined score, centroid similarity, nearest-phrasing similarity) of every entry, query coverage."""
+        qcols, qvals, cover = self._query(words)
+        return (*self._components_q(qcols, qvals), cover)
+
+    def _components_q(self, qcols: list[int], qvals: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        n_entries = len(self.entries)
+        if not qcols:
+            z = np.zeros(n_entries)
+            return z, z, z
+        (phr,) = self._phr.dot(qcols, qvals, len(self._owner))
+        cent, nb = self._ent.dot(qcols, qvals, n_entries)
+        nearest = np.zeros(n_entries)
+        if len(phr):
+            red = np.maximum.reduceat(phr, self._starts[self._has_rows])
+            nearest[self._has_rows] = red
+        base = _ALPHA * cent + (1.0 - _ALPHA) * nearest
+        qsum = sum(qvals)
+        return base + _NB_MIX * (nb - qsum * self._nb_norm) / qsum, cent, nearest
+
+    def _words_for(self, text: str) -> list[str]:
+        """Normalised words; the keyboard-layout-fixed version when more of its words are known."""
+        words = normalize(text).split()
+        if not words:
+            return words
+        known = self._words
+        n_known = sum(w in known for w in words)
+        if n_known == len(words):
+            return words
+        fixed = normalize(fix_layout(text)).split()
+        n_fixed = sum(w in known for w in fixed)
+        if n_fixed > n_known:
+            words, n_known = fixed, n_fixed
+            if n_known == len(words):
+                return words
+        return self._fix_typos(words)
+
+    def _fix_typos(self, words: list[str]) -> list[str]:
+        """Read a long unknown word as the closest FAQ word when they are nearly the same."""
+        known = self._words
+        out = list(words)
+        budget = _TYPO_MAX_WORDS
+        for i, w in enumerate(words):
+            if budget == 0:
+                break
+            if len(w) < _TYPO_MIN_LEN or w in known or w.isdigit():
+                continue
+            budget -= 1
+            hit = process.extractOne(w, self._long_words, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
+            # a typo changes the length by a letter or so: "привет" is not a misspelt "привезут"
+            if hit is not None and abs(len(hit[0]) - len(w)) <= max(1, len(w) // 6):
+                out[i] = hit[0]
+        return out
+
+    def _logit(self, i: int, j: int, cent: np.ndarray, near: np.ndarray) -> float:
+        """Uncalibrated-for-this-FAQ log-odds that entry ``i`` is right, given the competitor ``j`` (-1: none)."""
+        c1, n1 = float(cent[i]), float(near[i])
+        c2, n2 = (float(cent[j]), float(near[j])) if j >= 0 else (0.0, 0.0)
+        return calibrate.logit(c1, n1, c2, n2, _ALPHA)
+
+    def _confidence(self, i: int, j: int, cent: np.ndarray, near: np.ndarray, cover: float = 1.0) -> float:
+        """Calibrated confidence that entry ``i`` is right, given the competitor ``j`` (-1: none).
+
+        The log-odds of ``_logit``, adjusted by the per-FAQ shift and the query coverage; see
+        ``calibrate.confidence``.
+        """
+        return calibrate.confidence(self._logit(i, j, cent, near), self._shift, cover)
+
+    def match(self, text: str) -> Match:
+        """Rank the entries for ``text`` and decide: answer, suggest the top ones, or nothing."""
+        words = self._words_for(text)
+        n_entries = len(self.entries)
+        if not words or n_entries == 0:
+            return Match(Band.NONE, ())
+        scores, cent, near, cover = self._components(words)
+        k = min(n_entries, _TOP + 1)
+        top = np.argpartition(-scores, k - 1)[:k] if k < n_entries else np.arange(n_entries)
+        top = [int(e) for e in top[np.argsort(-scores[top], kind="stable")]]
+        if cent[top[0]] <= 0.0 and near[top[0]] <= 0.0:
+            return Match(Band.NONE, ())
+        runner_up = top[1] if len(top) > 1 else -1
+        cands = []
+        for rank, e in enumerate(top[:_TOP]):
+            if rank and cent[e] <= 0.0 and near[e] <= 0.0:
+                break
+            # the best entry is judged against the runner-up, the others against the best
+            conf = self._confidence(e, runner_up if rank == 0 else top[0], cent, near, cover)
+            if cands:  # keep the confidences in rank order
+                conf = min(conf, cands[-1].score)
+            cands.append(Candidate(self.entries[e], round(conf, 6)))
+        best = cands[0].score
+        if best >= self.answer_threshold:
+            band = Band.ANSWER
+        elif best >= self.suggest_threshold:
+            band = Band.SUGGEST
+        else:
+            band = Band.NONE
+        return Match(band, tuple(cands))
+
+    # -- diagnostics used by the evaluation and calibration ---------------------------------
+
+    def raw_top(self, text: str, n: int = 3) -> list[tuple[str, float, float, float]]:
+        """The ``n`` best entries: (id, raw score, centroid similarity, nearest-phrasing similarity)."""
+        words = self._words_for(text)
+        if not words or not self.entries:
+            return []
+        scores, cent, near, _ = self._components(words)
+        order = np.argsort(-scores, kind="stable")[:n]
+        return [(self.entries[int(e)].id, float(scores[e]), float(cent[e]), float(near[e])) for e in order]

@@ -1,0 +1,152 @@
+"""FAQ entries and reading them: ``FaqEntry``, ``FaqError`` and ``load_faq`` with its validation.
+
+File format (``faq_data/*.yaml``)::
+
+    - id: working_hours            # unique, stable; statistics refer to it
+      questions:                   # customer phrasings, any language; the first is the title
+        - Какие часы работы поддержки?
+        - When is support available?
+      answer:                      # a string, or a mapping language -> string
+        ru: Поддержка работает круглосуточно, 24/7.
+        en: Support is available 24/7.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+__all__ = ["FaqEntry", "FaqError", "load_faq"]
+
+
+class FaqError(ValueError):
+    """A FAQ file is broken; the message names the file, the entry and the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class FaqEntry:
+    id: str
+    questions: tuple[str, ...]
+    answers: Mapping[str, str]  # language -> text; a plain-string answer is stored under "*"
+    source: str = ""  # file it came from
+
+    @property
+    def title(self) -> str:
+        return self.questions[0]
+
+    def answer(self, lang: str | None) -> str:
+        """The answer in ``lang``; else the language-neutral one, else en, else ru, else any."""
+        answers = self.answers
+        if lang:
+            lang = lang.lower()
+            if lang in answers:
+                return answers[lang]
+            base = lang.split("-", 1)[0].split("_", 1)[0]
+            if base in answers:
+                return answers[base]
+        for key in ("*", "en", "ru"):
+            if key in answers:
+                return answers[key]
+        return next(iter(answers.values()))
+
+
+_ENTRY_KEYS = {"id", "questions", "answer"}
+
+
+def _faq_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in (".yaml", ".yml"))
+        if not files:
+            raise FaqError(f"{path}: no *.yaml / *.yml files in this folder")
+        return files
+    if not path.exists():
+        raise FaqError(f"{path}: no such file or folder")
+    return [path]
+
+
+def _parse_entry(raw: object, where: str, source: str = "") -> FaqEntry:
+    """Validate one raw YAML item; ``where`` is the message prefix ``file: entry N``."""
+    if not isinstance(raw, dict):
+        raise FaqError(f"{where}: an entry must be a mapping with id, questions and answer")
+    entry_id = raw.get("id")
+    if not isinstance(entry_id, str) or not entry_id.strip():
+        raise FaqError(f"{where}: id must be a non-empty string, got {entry_id!r}")
+    entry_id = entry_id.strip()
+    where = f"{where} ({entry_id})"
+    unknown = sorted(str(k) for k in raw if k not in _ENTRY_KEYS)
+    if unknown:
+        raise FaqError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: answer, id, questions")
+
+    questions = raw.get("questions")
+    if questions is None or questions == [] or questions == "":
+        raise FaqError(f"{where}: questions are missing or empty")
+    if not isinstance(questions, list):
+        raise FaqError(f"{where}: questions must be a list of strings")
+    clean_questions = []
+    for n, q in enumerate(questions, 1):
+        if not isinstance(q, str):
+            raise FaqError(f"{where}: question {n} is not a string ({q!r})")
+        if not q.strip():
+            raise FaqError(f"{where}: question {n} is empty")
+        clean_questions.append(q.strip())
+
+    answer = raw.get("answer")
+    if answer is None:
+        raise FaqError(f"{where}: answer is empty")
+    if isinstance(answer, str):
+        if not answer.strip():
+            raise FaqError(f"{where}: answer is empty")
+        answers = {"*": answer.strip()}
+    elif isinstance(answer, dict):
+        if not answer:
+            raise FaqError(f"{where}: answer is empty")
+        answers = {}
+        for lang, text in answer.items():
+            if not isinstance(lang, str) or not lang.strip():
+                raise FaqError(f"{where}: answer language {lang!r} is not a non-empty string")
+            if not isinstance(text, str):
+                raise FaqError(f"{where}: answer in {lang!r} is not a string ({text!r})")
+            if not text.strip():
+                raise FaqError(f"{where}: answer in {lang!r} is empty")
+            answers[lang.strip().lower()] = text.strip()
+    else:
+        raise FaqError(f"{where}: answer must be a string or a mapping language -> string")
+    return FaqEntry(entry_id, tuple(clean_questions), MappingProxyType(answers), source)
+
+
+def load_faq(path: str | os.PathLike) -> list[FaqEntry]:
+    """Load and validate a FAQ file, or every ``*.yaml`` / ``*.yml`` file of a folder (sorted).
+
+    Raises ``FaqError`` naming the file, the entry and the reason on anything malformed.
+    """
+    entries: list[FaqEntry] = []
+    seen: dict[str, str] = {}
+    for file in _faq_files(Path(path)):
+        name = str(file)
+        try:
+            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            line = f"line {mark.line + 1}: " if mark is not None else ""
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise FaqError(f"{name}: {line}YAML syntax error: {problem}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise FaqError(f"{name}: cannot read: {exc}") from exc
+        if data is None:
+            data = []
+        if not isinstance(data, list):
+            raise FaqError(f"{name}: the file must be a YAML list of entries, got {type(data).__name__}")
+        for n, raw in enumerate(data, 1):
+            entry = _parse_entry(raw, f"{name}: entry {n}", name)
+            if entry.id in seen:
+                raise FaqError(f"{name}: entry {n} ({entry.id}): duplicate id, already defined in {seen[entry.id]}")
+            seen[entry.id] = f"{name} entry {n}"
+            entries.append(entry)
+    if not entries:
+        raise FaqError(f"{path}: the FAQ has no entries")
+    return entries
