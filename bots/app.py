@@ -1,21 +1,31 @@
-"""bootstrap(): the one place where settings, store, FAQ matcher and desk are wired together."""
+"""bootstrap(): the one place where settings, store, FAQ matcher, desk, outbox and intake are wired together."""
 
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bots.delivery import Outbox
+from bots.intake import Intake
 from core.config import Settings
-from core.desk import SupportDesk
+from core.desk import DeskOptions, SupportDesk
+from core.desk.directory import CaseDirectory
 from core.faq import FaqMatcher, load_faq
 from core.store import EMBEDDED_NOTICE, Store, connect_redis
 
 
 @dataclass
-class App:
+class Core:
+    """Everything channel-free, wired: what ``bootstrap`` returns."""
+
     settings: Settings
     store: Store
     desk: SupportDesk
+    outbox: Outbox
+    intake: Intake  # the EventSink every adapter hands its events to
+    directory: CaseDirectory  # what the staff front end may ask about cases
     embedded: bool
 
     async def close(self) -> None:
@@ -28,14 +38,28 @@ def build_matcher(settings: Settings) -> FaqMatcher:
     return FaqMatcher(entries, settings.faq_answer_threshold, settings.faq_suggest_threshold)
 
 
-async def bootstrap(settings: Settings | None = None, *, matcher: FaqMatcher | None = None, notice=sys.stderr) -> App:
+async def bootstrap(
+    settings: Settings | None = None,
+    *,
+    matcher: FaqMatcher | None = None,
+    notice=sys.stderr,
+    clock: Callable[[], float] = time.time,
+) -> Core:
     settings = settings or Settings()
     matcher = matcher or build_matcher(settings)
-    redis, embedded = await connect_redis(settings.redis_url)
+    redis, embedded = await connect_redis(settings.redis_url, settings.redis_sentinels, settings.redis_master_name)
     if embedded and notice is not None:
         print(EMBEDDED_NOTICE, file=notice)
-    store = Store(redis, settings.redis_prefix)
+    store = Store(redis, settings.redis_prefix, clock=clock)
     if not embedded:
         await redis.ping()  # fail at once, plainly, when REDIS_URL does not answer
-    desk = SupportDesk(store, matcher, default_language=settings.default_language, max_chars=settings.max_message_chars)
-    return App(settings, store, desk, embedded)
+    options = DeskOptions(
+        default_language=settings.default_language,
+        max_chars=settings.max_message_chars,
+        staff_language=settings.staff_lang,
+        timezone=settings.timezone,
+    )
+    desk = SupportDesk(store, matcher, options, clock=clock)
+    outbox = Outbox(store)
+    directory = CaseDirectory(store, settings.staff_lang, settings.timezone)
+    return Core(settings, store, desk, outbox, Intake(store, desk, outbox), directory, embedded)

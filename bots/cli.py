@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 from pathlib import Path
 
@@ -42,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
         "Exits with status 2 and says what to set when no channel is configured.",
     )
 
+    sub.add_parser(  # bots.doctor
+        "doctor",
+        help="check the configuration (tokens, Redis, the staff group, webhooks, the FAQ) and say how to fix it",
+        description="Checks everything `supportbot run` needs and prints each problem with how to fix it. "
+        "Exit status 1 when something is wrong, 0 otherwise. Changes nothing.",
+    )
+
     stats = sub.add_parser(
         "stats",
         help="figures for managers: deflection, handoffs, response times, ratings, gaps",
@@ -69,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("text")
     ask.add_argument("--faq", help="FAQ file or folder (default: FAQ_PATH or faq_data/)")
+    fsub.add_parser(  # bots.reload
+        "reload",
+        help="make every running `supportbot run` process reload the FAQ (no restart)",
+        description="Validates FAQ_PATH, then asks every running `supportbot run` process (through Redis) to "
+        "reload it; each keeps its current FAQ if the file is broken. SIGHUP to a process does the same.",
+    )
     ev = fsub.add_parser(
         "eval",
         help="measure the matcher on a labelled CSV (text,expected)",
@@ -78,6 +90,12 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("faq_path", metavar="FAQ_PATH")
     ev.add_argument("cases_csv", metavar="CASES_CSV")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument(
+        "--misses",
+        action="store_true",
+        help="also list the cases it got wrong: kind, band, score, expected, got, text "
+        "(with --json: under the key 'misses')",
+    )
     return p
 
 
@@ -88,13 +106,17 @@ def _faq_path(arg: str | None) -> Path:
 def cmd_chat(args: argparse.Namespace) -> int:
     from bots.app import bootstrap
     from bots.console import ConsoleChannel
+    from bots.delivery import Delivery
 
     async def main() -> None:
-        app = await bootstrap()
+        core = await bootstrap()
+        console = ConsoleChannel(user_id=args.user, directory=core.directory)
+        await console.run(core.intake)
+        delivery = Delivery(core.outbox, {"console": console}, console, core.intake)
         try:
-            await ConsoleChannel(app.desk, user_id=args.user).run()
+            await console.chat(sys.stdin, delivery.drain)
         finally:
-            await app.close()
+            await core.close()
 
     asyncio.run(main())
     return 0
@@ -105,15 +127,54 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not (settings.telegram_enabled or settings.vk_enabled or settings.whatsapp_enabled):
         print(NOTHING_CONFIGURED, file=sys.stderr)
         return 2
+    from bots.logs import Redactor, secrets_of, setup_logging
+    from bots.ports import Unavailable
     from bots.runner import ConfigError, check, run
 
     try:
         check(settings)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        setup_logging(settings)  # LOG_FORMAT, secrets masked (bots.logs)
         asyncio.run(run(settings))
     except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
+        print(f"configuration error: {Redactor(secrets_of(settings)).redact(str(exc))}", file=sys.stderr)
         return 2
+    except Unavailable as exc:  # worth trying again later: a supervisor restarts it
+        print(f"unavailable: {Redactor(secrets_of(settings)).redact(str(exc))}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bots.doctor import run_doctor
+    from bots.logs import setup_logging
+
+    settings = Settings()
+    setup_logging(settings)
+    return run_doctor(settings)
+
+
+def cmd_faq_reload(args: argparse.Namespace) -> int:
+    from bots.reload import request_reload
+    from core.store import Store, connect_redis
+
+    settings = Settings()
+    entries = load_faq(settings.faq_path)  # a broken file: FAQ error, exit 1, nothing asked of the bot
+    if not (settings.redis_url or settings.redis_sentinels):
+        print("REDIS_URL is not set: there is no running bot to ask.", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        redis, _ = await connect_redis(settings.redis_url, settings.redis_sentinels, settings.redis_master_name)
+        try:
+            return await request_reload(Store(redis, settings.redis_prefix))
+        finally:
+            await redis.aclose()
+
+    listening = asyncio.run(main())
+    print(
+        f"{settings.faq_path}: {len(entries)} entries, valid. "
+        f"Asked {listening} running process(es) to reload it; each logs the result."
+    )
     return 0
 
 
@@ -161,7 +222,12 @@ def cmd_faq_ask(args: argparse.Namespace) -> int:
     entries = load_faq(_faq_path(args.faq))
     matcher = FaqMatcher(entries, settings.faq_answer_threshold, settings.faq_suggest_threshold)
     match = matcher.match(args.text)
-    labels = {Band.ANSWER: "answer", Band.SUGGEST: "suggest (did you mean)", Band.NONE: "no match (offer an operator)"}
+    labels = {
+        Band.ANSWER: "answer",
+        Band.ANSWER_ALTERNATIVES: "answer, then offer the alternatives",
+        Band.SUGGEST: "suggest (did you mean)",
+        Band.NONE: "no match (offer an operator)",
+    }
     print(f"band: {labels[match.band]}")
     for i, c in enumerate(match.candidates, 1):
         print(f"  {i}. {c.score:.3f}  {c.entry.id}: {c.entry.title}")
@@ -171,19 +237,29 @@ def cmd_faq_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_faq_eval(args: argparse.Namespace) -> int:
-    from core.faq_eval import evaluate, format_report
+    from core.faq_eval import evaluate_cases, format_misses, format_report, misses
 
-    result = evaluate(args.faq_path, args.cases_csv)
-    print(json.dumps(result) if args.json else format_report(result))
+    result, outcomes = evaluate_cases(args.faq_path, args.cases_csv)
+    if args.json:
+        if args.misses:
+            keys = ("text", "expected", "got", "band", "score")
+            result = {**result, "misses": [{k: getattr(o, k) for k in keys} for o in misses(outcomes)]}
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_report(result))
+        if args.misses:
+            print()
+            print(format_misses(outcomes))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"chat": cmd_chat, "run": cmd_run, "stats": cmd_stats}
+    handlers = {"chat": cmd_chat, "run": cmd_run, "stats": cmd_stats, "doctor": cmd_doctor}
     try:
         if args.command == "faq":
-            handler = {"check": cmd_faq_check, "ask": cmd_faq_ask, "eval": cmd_faq_eval}[args.faq_command]
+            faq = {"check": cmd_faq_check, "ask": cmd_faq_ask, "eval": cmd_faq_eval, "reload": cmd_faq_reload}
+            handler = faq[args.faq_command]
         else:
             handler = handlers[args.command]
         return handler(args)

@@ -1,19 +1,23 @@
-"""The local terminal channel: the embedded demo (`supportbot chat`).
+"""The in-process channel: the terminal demo (`supportbot chat`) and the fast test channel.
 
-You type as the customer. Lines starting with ">" are typed as the operator of your case, so one person
-can play both sides: "> text" replies, "> /take", "> /needinfo", "> /resolve", "> /escalate", "> /case",
-"> !note" (private), and the bot's buttons are numbered lines: type the number to press one.
+``MemoryChannel`` is a channel like any other: events go to the sink it was given (the real intake: dedup,
+lane, desk, outbox), and what the outbox delivers lands in ``sent`` (both the customer's and the staff
+side). ``ConsoleChannel`` prints it: you type as the customer; lines starting with ">" are typed as the operator,
+and go through the same operator path as the Telegram staff group ("> text" replies, "> /take", "> !note"...).
+The bot's buttons are numbered lines: type the number to press one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+import textwrap
 import uuid
 from typing import TextIO
 
-from core.desk import STAFF_COMMANDS, SupportDesk
-from core.messages import Audience, Inbound, Operator, Outbound, UserRef
+from bots.ports import Capabilities, DeliveryError, EventSink, Limit, Media, SendContext, StaffDirectory
+from core.events import OperatorText, StaffPlace
+from core.messages import Attachment, Audience, Inbound, Operator, Outbound, UserRef
 
 BANNER = """supportbot console demo. You are the customer: type a question (try "how do I reset my password").
 Buttons show as numbered lines: type the number to press one.
@@ -24,66 +28,115 @@ Customer commands: /start /help /operator /status /cancel.  Quit: /quit or Ctrl-
 """
 
 
-class ConsoleChannel:
+class MemoryChannel:
+    """A channel whose platform is this process: push events in, read what was delivered."""
+
     name = "console"
+    capabilities = Capabilities(buttons=0)
 
-    def __init__(self, desk: SupportDesk, out: TextIO = sys.stdout, user_id: str = "local", operator: str = "Demo"):
-        self.desk = desk
-        self.out = out
-        self.user = UserRef("console", user_id)
+    def __init__(self, user_id: str = "local", operator: str = "Demo", directory: StaffDirectory | None = None):
+        self.user = UserRef(self.name, user_id)
         self.operator = Operator(id="console-operator", name=operator)
+        self.sent: list[Outbound] = []
+        self.sink: EventSink | None = None
         self.last_case: int | None = None
+        # with a directory, the case last shown to the customer is remembered across restarts (``case_now``)
+        self.directory = directory
 
-    def show(self, message: Outbound) -> None:
-        if message.case_id:
-            self.last_case = message.case_id
-        if message.audience is Audience.STAFF:
-            prefix = f"[staff #{message.case_id}] " if message.case_id else "[staff] "
-            body = message.text.replace("\n", "\n" + " " * len(prefix))
-            files = "".join(f" [{a.kind}]" for a in message.attachments)
-            print(f"{prefix}{body}{files}", file=self.out)
+    # ---------------------------------------------------------------- Channel
+    async def run(self, sink: EventSink) -> None:
+        self.sink = sink
+
+    def routes(self, sink: EventSink) -> list:
+        self.sink = sink
+        return []
+
+    async def send(self, out: Outbound, ctx: SendContext) -> str:
+        if self.directory is not None and out.case_id and out.to == self.user:
+            ctx.link("console", self.user.user_id, out.case_id)
+        self.show(out)
+        return str(len(self.sent))
+
+    async def send_staff(self, out: Outbound, ctx: SendContext) -> str:
+        self.show(out)
+        return str(len(self.sent))
+
+    def limits(self, out: Outbound) -> list[Limit]:
+        return []
+
+    def staff_limits(self, out: Outbound) -> list[Limit]:
+        return []
+
+    async def download(self, attachment: Attachment) -> Media:
+        raise DeliveryError("the console cannot fetch files", permanent=True)
+
+    async def close(self) -> None:
+        return None
+
+    def show(self, out: Outbound) -> None:
+        if out.case_id:
+            self.last_case = out.case_id
+        self.sent.append(out)
+
+    # ---------------------------------------------------------------- the two people at the keyboard
+    async def case_now(self) -> int | None:
+        """The case the operator's lines are for: the last one shown here, or in an earlier run."""
+        if self.last_case is None and self.directory is not None:
+            self.last_case = await self.directory.case_of("console", self.user.user_id)
+        return self.last_case
+
+    async def customer_says(self, text: str, user: UserRef | None = None) -> None:
+        assert self.sink is not None, "run() or routes() first: the channel has no sink"
+        event = Inbound(sender=user or self.user, text=text, message_id=uuid.uuid4().hex, name="Console user")
+        await self.sink(event)
+
+    async def operator_says(self, text: str, case_id: int | None = None) -> None:
+        assert self.sink is not None, "run() or routes() first: the channel has no sink"
+        place = StaffPlace(case_id=case_id if case_id is not None else self.last_case, reply={"console": True})
+        await self.sink(OperatorText(self.operator, text, place, message_id=uuid.uuid4().hex))
+
+
+class ConsoleChannel(MemoryChannel):
+    """The terminal: prints what is delivered, reads what you type."""
+
+    def __init__(
+        self,
+        out: TextIO = sys.stdout,
+        user_id: str = "local",
+        operator: str = "Demo",
+        width: int = 100,
+        directory: StaffDirectory | None = None,
+    ):
+        super().__init__(user_id, operator, directory)
+        self.out = out
+        self.width = width
+
+    def show(self, out: Outbound) -> None:
+        super().show(out)
+        if out.audience is Audience.STAFF:
+            prefix = f"[staff #{out.case_id}] " if out.case_id else "[staff] "
+            files = "".join(f" [{a.kind}]" for a in out.attachments)
+            self._print(prefix, out.text + files)
             return
-        print("bot> " + message.text.replace("\n", "\n     "), file=self.out)
-        for i, button in enumerate(message.buttons, 1):
+        if out.meta.get("operator"):
+            self._print(f"operator {out.meta['operator']}> ", out.text)
+        else:
+            self._print("bot> ", out.text)
+        for i, button in enumerate(out.buttons, 1):
             print(f"     {i}. {button.label}", file=self.out)
 
-    async def customer_says(self, text: str) -> list[Outbound]:
-        event = Inbound(sender=self.user, text=text, message_id=uuid.uuid4().hex, name="Console user")
-        return await self.desk.handle(event)
+    def _print(self, prefix: str, text: str) -> None:
+        lines: list[str] = []
+        for para in text.split("\n"):
+            lines += textwrap.wrap(para, max(20, self.width - len(prefix))) or [""]
+        print(prefix + ("\n" + " " * len(prefix)).join(lines), file=self.out)
 
-    async def operator_says(self, text: str) -> list[Outbound]:
-        text = text.strip()
-        case_id = await self._target_case(text)
-        if case_id is None:
-            return [Outbound(Audience.STAFF, "No case yet: ask for an operator first (/operator).")]
-        if text.startswith("!"):
-            await self.desk.operator_note(case_id, self.operator, text[1:].strip())
-            return [Outbound(Audience.STAFF, "(note saved, not sent to the customer)", case_id=case_id)]
-        if text.startswith("/"):
-            command = text[1:].split()[0].lower() if len(text) > 1 else ""
-            if command not in STAFF_COMMANDS:
-                known = " ".join("/" + c for c in STAFF_COMMANDS)
-                return [Outbound(Audience.STAFF, f"Unknown staff command. Known: {known}", case_id=case_id)]
-            return await self.desk.operator_command(case_id, command, self.operator)
-        return await self.desk.operator_message(case_id, self.operator, text)
-
-    async def _target_case(self, text: str) -> int | None:
-        parts = text.split()
-        if len(parts) >= 2 and parts[0] == "/case" and parts[1].lstrip("#").isdigit():
-            return int(parts[1].lstrip("#"))
-        case = await self.desk.store.open_case_of(self.user)
-        if case is not None:
-            return case.id
-        if self.last_case is not None:
-            return self.last_case
-        cases = await self.desk.store.cases_of(self.user, last=1)
-        return cases[-1].id if cases else None
-
-    async def run(self, lines: TextIO = sys.stdin, interactive: bool | None = None) -> None:
+    async def chat(self, lines: TextIO, drain, interactive: bool | None = None) -> None:
+        """Read lines until EOF or /quit; after each, wait until the outbox delivered what it caused."""
         interactive = lines.isatty() if interactive is None else interactive
         print(BANNER, file=self.out)
-        for message in await self.customer_says("/start"):
-            self.show(message)
+        await self.customer_says("/start")
+        await drain()
         while True:
             if interactive:
                 print("you> ", end="", file=self.out, flush=True)
@@ -98,9 +151,11 @@ class ConsoleChannel:
             if not line.strip():
                 continue
             if line.lstrip().startswith(">"):
-                outs = await self.operator_says(line.lstrip()[1:])
+                if await self.case_now() is None:
+                    print("[staff] No case yet: ask for an operator first (/operator).", file=self.out)
+                    continue
+                await self.operator_says(line.lstrip()[1:].strip())
             else:
-                outs = await self.customer_says(line)
-            for message in outs:
-                self.show(message)
+                await self.customer_says(line)
+            await drain()
         print("bye", file=self.out)

@@ -1,58 +1,27 @@
-"""`supportbot run`: builds every configured channel, the delivery outbox and the web server, and runs them."""
+"""`supportbot run`: builds every configured channel, the delivery workers and the web server, and runs them."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+import signal
+from dataclasses import dataclass, field
+from typing import Any
 
-from redis.exceptions import RedisError
+from aiohttp import web
 
-from bots.app import App, bootstrap
+from bots.app import Core, bootstrap
+from bots.delivery import Delivery, DeliveryOptions
+from bots.ports import ConfigError
+from bots.reload import FaqReloader
+from bots.web import make_app
+from bots.web import start as start_web
 from core.config import Settings
-from core.desk import SupportDesk
-from core.messages import Inbound, Outbound
+
+__all__ = ["ConfigError", "Runtime", "build", "check", "run"]
 
 log = logging.getLogger(__name__)
-
-ENQUEUE_ATTEMPTS = 6  # about 3 s of retries in all
-
-
-@dataclass
-class Hub:
-    """What a channel needs from the rest of the bot: hand the desk an event, queue what it returns."""
-
-    desk: SupportDesk
-    delivery: object  # bots.delivery.Delivery (kept loose to avoid an import cycle)
-
-    async def customer(self, event: Inbound) -> None:
-        """A customer's update: the desk decides, the outbox (in Redis) holds the answers before we return."""
-        outs = await self.desk.handle(event)
-        try:
-            await self.submit(outs)
-        except Exception:
-            # The desk acted but its answers are not queued: let a re-delivery of the update run it again.
-            await self.desk.store.forget(event.sender.channel, event.message_id)
-            raise
-
-    async def submit(self, outs: Sequence[Outbound]) -> None:
-        """Queue messages in the outbox, riding out a short Redis hiccup (a failover, a dropped connection)."""
-        if not outs:
-            return
-        for attempt in range(ENQUEUE_ATTEMPTS):
-            try:
-                await self.delivery.enqueue(list(outs))  # type: ignore[attr-defined]
-                return
-            except (RedisError, OSError, TimeoutError):
-                if attempt == ENQUEUE_ATTEMPTS - 1:
-                    raise
-                log.warning("outbox: enqueue failed (attempt %d), retrying", attempt + 1)
-                await asyncio.sleep(0.1 * 2**attempt)
-
-
-class ConfigError(RuntimeError):
-    pass
 
 
 def check(settings: Settings) -> None:
@@ -62,7 +31,7 @@ def check(settings: Settings) -> None:
             "Operators work in a Telegram staff supergroup: set TELEGRAM_BOT_TOKEN and TELEGRAM_STAFF_CHAT_ID "
             "(the supergroup's id, e.g. -1001234567890) in addition to the customer channels."
         )
-    if not settings.redis_url:
+    if not (settings.redis_url or settings.redis_sentinels):
         raise ConfigError(
             "supportbot run needs REDIS_URL: cases, customers' state and the outbox must survive a restart "
             "(e.g. REDIS_URL=redis://127.0.0.1:6379/0). The in-memory store is only for `supportbot chat`."
@@ -84,60 +53,123 @@ def check(settings: Settings) -> None:
         )
 
 
-async def build(settings: Settings, app: App | None = None):
-    """Every configured channel, the delivery outbox and the web app, wired; nothing started yet."""
-    from aiohttp import web  # noqa: F401 - the web server comes with aiogram's aiohttp
+@dataclass
+class Runtime:
+    """Every configured channel, the delivery workers and the web app, wired around a ``Core``."""
 
-    from bots.delivery import Delivery
-    from bots.web import make_app
+    core: Core
+    channels: dict[str, Any]
+    staff: Any  # the staff front end (the Telegram channel)
+    delivery: Delivery
+    web_app: web.Application
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    runner: web.AppRunner | None = None
 
-    app = app or await bootstrap(settings)
-    channels: dict = {}
+    async def preflight(self) -> None:
+        """The token and the staff group, checked before anything is taken in (a problem: ConfigError)."""
+        for ch in self.channels.values():
+            check_ = getattr(ch, "preflight", None)
+            if check_ is not None:
+                await check_()
+
+    async def start(self, host: str, port: int, *, channels: bool = True, delivery: bool = True) -> None:
+        self.runner = await start_web(self.web_app, host, port)
+        if delivery:
+            self.tasks.append(asyncio.create_task(self.delivery.run(), name="delivery"))
+        if channels:
+            sink = self.core.intake
+            self.tasks += [asyncio.create_task(ch.run(sink), name=name) for name, ch in self.channels.items()]
+
+    async def stop(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=5)
+        self.tasks = []
+        for ch in self.channels.values():
+            with contextlib.suppress(Exception):
+                await ch.close()
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+        await self.core.close()
+
+
+async def build(
+    settings: Settings,
+    core: Core | None = None,
+    delivery_options: DeliveryOptions | None = None,
+    channel_options: dict[str, dict[str, Any]] | None = None,
+) -> Runtime:
+    """Every configured channel, the delivery workers and the web app, wired; nothing started yet.
+
+    ``channel_options``: per channel name, overrides of its options dataclass (tests shorten backoffs)."""
+    core = core or await bootstrap(settings)
+    extra = channel_options or {}
+    channels: dict[str, Any] = {}
     staff = None
     if settings.telegram_enabled:
-        from bots.telegram import TelegramChannel
+        from bots.telegram import TelegramChannel, TelegramOptions
 
-        staff = channels["telegram"] = TelegramChannel(settings, app.store, app.desk)
+        staff = channels["telegram"] = TelegramChannel(
+            TelegramOptions.from_settings(settings, **extra.get("telegram", {})),
+            memory=core.store.memory("telegram"),
+            directory=core.directory,
+        )
     if settings.vk_enabled:
-        from bots.vk import VkChannel
+        from bots.vk import VkChannel, VkOptions
 
-        channels["vk"] = VkChannel(settings, app.store)
+        channels["vk"] = VkChannel(
+            VkOptions.from_settings(settings, **extra.get("vk", {})), memory=core.store.memory("vk")
+        )
     if settings.whatsapp_enabled:
-        from bots.whatsapp import WhatsAppChannel
+        from bots.whatsapp import WhatsAppChannel, WhatsAppOptions
 
-        channels["whatsapp"] = WhatsAppChannel(settings, app.store)
-    delivery = Delivery(app.store, app.desk, channels, staff)
-    hub = Hub(app.desk, delivery)
-    routes = [route for channel in channels.values() for route in channel.routes(hub)]
-    web_app = make_app(app.store, routes)
-    return app, channels, delivery, hub, web_app
+        channels["whatsapp"] = WhatsAppChannel(
+            WhatsAppOptions.from_settings(settings, **extra.get("whatsapp", {})), memory=core.store.memory("whatsapp")
+        )
+    options = delivery_options or DeliveryOptions(give_up_after=settings.delivery_give_up_after)
+    delivery = Delivery(core.outbox, channels, staff, core.intake, options)
+    routes = [route for channel in channels.values() for route in channel.routes(core.intake)]
+    return Runtime(core, channels, staff, delivery, make_app(core.store, routes))
+
+
+NO_PERSISTENCE = (
+    "Redis keeps NOTHING on disk (neither AOF nor RDB snapshots): a Redis restart loses every open case, "
+    "customer state and queued message. Turn on AOF (redis-server --appendonly yes; docker-compose.yml does)."
+)
+
+
+async def warn_without_persistence(store) -> bool:
+    """Warn loudly (and return True) when Redis would lose everything on a restart; case numbers then restart
+    from a clock-based floor (minutes since 2026-01-01) whenever the counter is lost, so they never repeat."""
+    kept = await store.persistence()
+    if kept["aof"] is False and not kept["rdb"]:
+        log.warning("%s", NO_PERSISTENCE)
+        store.use_clock_floor()
+        return True
+    return False
 
 
 async def run(settings: Settings) -> None:
-    from bots.web import start
-
+    """Run until cancelled or SIGTERM/SIGINT (``docker stop``): then stop cleanly, releasing the leases this
+    process holds (the Telegram poller's among them) so another process takes over at once."""
     check(settings)
-    app, channels, delivery, hub, web_app = await build(settings)
-    try:  # the token and the staff group, checked before anything is taken in (a problem: ConfigError)
-        for ch in channels.values():
-            preflight = getattr(ch, "preflight", None)
-            if preflight is not None:
-                await preflight()
-    except BaseException:
-        for ch in channels.values():
-            await ch.close()
-        await app.close()
-        raise
-    runner = await start(web_app, settings.http_host, settings.http_port)
-    log.info("web server on %s:%s; channels: %s", settings.http_host, settings.http_port, ", ".join(channels))
-    tasks = [asyncio.create_task(delivery.run(), name="delivery")]
-    tasks += [asyncio.create_task(ch.run(hub), name=name) for name, ch in channels.items()]
+    main = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on this platform / not the main thread
+            loop.add_signal_handler(sig, main.cancel)
+    rt = await build(settings)
     try:
-        await asyncio.gather(*tasks)
+        await warn_without_persistence(rt.core.store)
+        await rt.preflight()
+        await rt.start(settings.http_host, settings.http_port)
+        # `supportbot faq reload` and SIGHUP reload the FAQ (bots.reload)
+        rt.tasks.append(asyncio.create_task(FaqReloader(rt.core).run(signals=True), name="faq-reload"))
+        log.info("web server on %s:%s; channels: %s", settings.http_host, settings.http_port, ", ".join(rt.channels))
+        await asyncio.gather(*rt.tasks)
+    except asyncio.CancelledError:
+        log.info("stopping: finishing what is in hand and letting go of this process's leases")
     finally:
-        for task in tasks:
-            task.cancel()
-        for ch in channels.values():
-            await ch.close()
-        await runner.cleanup()
-        await app.close()
+        await rt.stop()

@@ -1,4 +1,4 @@
-"""The built-in web server: webhooks of every configured channel, and GET /healthz."""
+"""The built-in web server: webhooks of every configured channel, GET /healthz and GET /metrics (Prometheus)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
+from bots import metrics
 from core.store import Store
 
 
@@ -17,7 +18,11 @@ def make_app(store: Store, routes: Iterable[web.RouteDef] = ()) -> web.Applicati
             return web.json_response({"status": "ok", "redis": "ok"})
         return web.json_response({"status": "unavailable", "redis": "down"}, status=503)
 
-    app.add_routes([web.get("/healthz", healthz), *routes])
+    async def prometheus(request: web.Request) -> web.Response:
+        await metrics.collect_from_redis(store)
+        return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE_LATEST})
+
+    app.add_routes([web.get("/healthz", healthz), web.get("/metrics", prometheus), *routes])
     return app
 
 

@@ -14,16 +14,20 @@ class CaseStatus(StrEnum):
     IN_PROGRESS = "in_progress"
     NEEDS_INFO = "needs_info"
     RESOLVED = "resolved"
+    CANCELLED = "cancelled"  # the customer closed it (/cancel)
 
 
 OPEN_STATUSES = frozenset({CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS, CaseStatus.NEEDS_INFO})
 
 # status -> statuses it may move to. Resolved is final: a customer who writes again gets a new case.
 TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
-    CaseStatus.ACCEPTED: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.NEEDS_INFO, CaseStatus.RESOLVED}),
-    CaseStatus.IN_PROGRESS: frozenset({CaseStatus.NEEDS_INFO, CaseStatus.RESOLVED}),
-    CaseStatus.NEEDS_INFO: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED}),
+    CaseStatus.ACCEPTED: frozenset(
+        {CaseStatus.IN_PROGRESS, CaseStatus.NEEDS_INFO, CaseStatus.RESOLVED, CaseStatus.CANCELLED}
+    ),
+    CaseStatus.IN_PROGRESS: frozenset({CaseStatus.NEEDS_INFO, CaseStatus.RESOLVED, CaseStatus.CANCELLED}),
+    CaseStatus.NEEDS_INFO: frozenset({CaseStatus.IN_PROGRESS, CaseStatus.RESOLVED, CaseStatus.CANCELLED}),
     CaseStatus.RESOLVED: frozenset(),
+    CaseStatus.CANCELLED: frozenset(),
 }
 
 STATUS_ICONS = {
@@ -31,6 +35,7 @@ STATUS_ICONS = {
     CaseStatus.IN_PROGRESS: "🔧",
     CaseStatus.NEEDS_INFO: "❓",
     CaseStatus.RESOLVED: "✅",
+    CaseStatus.CANCELLED: "🚫",
 }
 
 
@@ -39,6 +44,7 @@ class HandoffReason(StrEnum):
     NO_MATCH = "no_match"  # the FAQ had nothing; the customer accepted the offer
     NOT_HELPED = "not_helped"  # an FAQ answer did not help
     ATTACHMENT = "attachment"  # the customer sent a file the bot cannot read
+    COMPLAINT = "complaint"  # the customer complained (such a case starts escalated)
 
 
 class TransitionError(ValueError):
@@ -147,7 +153,7 @@ def move(case: Case, to: CaseStatus, now: float, operator: str = "", closed_by: 
     changes: dict = {"status": to}
     if operator and (to is CaseStatus.IN_PROGRESS or not case.operator):
         changes["operator"] = operator
-    if to is CaseStatus.RESOLVED:
+    if to in (CaseStatus.RESOLVED, CaseStatus.CANCELLED):
         changes["resolved_at"] = now
         changes["closed_by"] = closed_by
     return replace(case, **changes)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +23,20 @@ class Settings(BaseSettings):
     # core
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     redis_prefix: str = Field(default="sb:", alias="REDIS_PREFIX")
+    # Redis behind Sentinel: "host:port,host:port" and the monitored master's name (instead of REDIS_URL's host)
+    redis_sentinels: str | None = Field(default=None, alias="REDIS_SENTINELS")
+    redis_master_name: str | None = Field(default=None, alias="REDIS_MASTER_NAME")
     faq_path: Path = Field(default=DEFAULT_FAQ_PATH, alias="FAQ_PATH")
     faq_answer_threshold: float | None = Field(default=None, ge=0, le=1, alias="FAQ_ANSWER_THRESHOLD")
     faq_suggest_threshold: float | None = Field(default=None, ge=0, le=1, alias="FAQ_SUGGEST_THRESHOLD")
     default_language: Literal["ru", "en"] = Field(default="ru", alias="DEFAULT_LANGUAGE")
+    staff_language: Literal["ru", "en"] | None = Field(default=None, alias="STAFF_LANGUAGE")
+    timezone: str = Field(default="UTC", alias="TIMEZONE")
     max_message_chars: int = Field(default=4000, alias="MAX_MESSAGE_CHARS")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    # log lines: "text" (one readable line) or "json" (one JSON object per line); tokens are never written
+    log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
+    delivery_give_up_after: float = Field(default=6 * 3600.0, gt=0, alias="DELIVERY_GIVE_UP_AFTER")
 
     # Telegram
     telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")
@@ -55,6 +63,22 @@ class Settings(BaseSettings):
     # built-in web server (webhooks, /healthz)
     http_host: str = Field(default="0.0.0.0", alias="HTTP_HOST")
     http_port: int = Field(default=8080, alias="HTTP_PORT")
+
+    @property
+    def staff_lang(self) -> str:
+        """What operators read: STAFF_LANGUAGE, else DEFAULT_LANGUAGE."""
+        return self.staff_language or self.default_language
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Moscow)") from exc
+        return value
 
     @property
     def telegram_enabled(self) -> bool:

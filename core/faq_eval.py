@@ -4,6 +4,15 @@
 matcher with the same default thresholds, matches every case of a CSV with the header
 ``text,expected`` (expected: an entry id, or empty when the question is out of scope and must
 be handed off) and returns the figures below.  ``format_report`` renders them as a table.
+``evaluate_cases`` also returns every case's outcome; ``misses`` keeps the ones it got wrong
+and ``format_misses`` renders them (``supportbot faq eval --misses``).
+
+The older keys keep their meaning: ``answered`` / ``answer_precision`` / ``oos_answered`` count
+band ANSWER only (the answer sent alone), ``suggested`` / ``suggest_hit`` band SUGGEST only.
+The newer keys count what the customer sees: ``shown`` is the share of in-scope questions that
+get the best entry's answer text in either band (ANSWER or ANSWER_ALTERNATIVES),
+``shown_precision`` how often that text is the right one, ``oos_shown`` / ``oos_suggested`` the
+share of out-of-scope questions that get an answer text / a "did you mean" menu.
 """
 
 from __future__ import annotations
@@ -13,11 +22,21 @@ import os
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from core.faq import Band, FaqEntry, FaqMatcher, load_faq
 
-__all__ = ["RESULT_KEYS", "evaluate", "format_report", "read_cases"]
+__all__ = [
+    "RESULT_KEYS",
+    "Outcome",
+    "evaluate",
+    "evaluate_cases",
+    "format_misses",
+    "format_report",
+    "misses",
+    "read_cases",
+]
 
 RESULT_KEYS = (
     "cases",
@@ -32,7 +51,41 @@ RESULT_KEYS = (
     "oos_answered",
     "p50_ms",
     "p99_ms",
+    # added with band ANSWER_ALTERNATIVES; the keys above are unchanged
+    "shown",
+    "shown_precision",
+    "answered_alone",
+    "answer_precision_alone",
+    "alternatives",
+    "alternatives_precision",
+    "alternatives_hit",
+    "oos_shown",
+    "oos_suggested",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One case: the text, the expected id ("" = out of scope), the best entry's id ("" = none) and the band."""
+
+    text: str
+    expected: str
+    got: str
+    band: Band
+    score: float  # the best candidate's confidence (0 when there is none)
+    ranked: tuple[str, ...]  # candidate ids, best first
+
+    @property
+    def shown(self) -> bool:
+        """The customer gets the best entry's answer text."""
+        return self.band in (Band.ANSWER, Band.ANSWER_ALTERNATIVES) and bool(self.got)
+
+    @property
+    def wrong(self) -> bool:
+        """In scope and not given the right answer text; or out of scope and given an answer text or a menu."""
+        if self.expected:
+            return not (self.shown and self.got == self.expected)
+        return self.shown or self.band is Band.SUGGEST
 
 
 def read_cases(cases_csv: str | os.PathLike) -> list[tuple[str, str]]:
@@ -73,10 +126,19 @@ def evaluate(
 ) -> dict:
     """Evaluate the matcher on labelled cases; returns a dict with exactly ``RESULT_KEYS``.
 
-    Shares are floats in [0, 1]; ``answer_precision`` / ``suggest_hit`` / ``oos_answered`` are
-    None when their denominator is 0.  Raises ``FaqError`` for a broken FAQ and ``ValueError``
-    for a broken CSV or an expected id that is not in the FAQ.
+    Shares are floats in [0, 1]; precisions, hit rates and out-of-scope shares are None when their
+    denominator is 0.  Raises ``FaqError`` for a broken FAQ and ``ValueError`` for a broken CSV or
+    an expected id that is not in the FAQ.
     """
+    return evaluate_cases(faq_path, cases_csv, matcher_factory)[0]
+
+
+def evaluate_cases(
+    faq_path: str | os.PathLike,
+    cases_csv: str | os.PathLike,
+    matcher_factory: Callable[[Sequence[FaqEntry]], FaqMatcher] | None = None,
+) -> tuple[dict, list[Outcome]]:
+    """``evaluate``'s figures and every case's ``Outcome``, in the order of the CSV."""
     entries = load_faq(faq_path)
     cases = read_cases(cases_csv)
     ids = {e.id for e in entries}
@@ -86,42 +148,76 @@ def evaluate(
         raise ValueError(f"{cases_csv}: expected id(s) not in the FAQ {faq_path}: {shown}")
     matcher = (matcher_factory or FaqMatcher)(entries)
 
-    in_scope = top1 = top3 = answered = answered_right = suggested = suggest_hit = 0
-    oos = oos_answered = 0
+    outcomes: list[Outcome] = []
     times: list[float] = []
     for text, expected in cases:
         t0 = time.perf_counter()
         m = matcher.match(text)
         times.append((time.perf_counter() - t0) * 1000.0)
-        ranked = [c.entry.id for c in m.candidates]
-        if expected:
-            in_scope += 1
-            top1 += bool(ranked) and ranked[0] == expected
-            top3 += expected in ranked[:3]
-            if m.band is Band.ANSWER:
-                answered += 1
-                answered_right += ranked[0] == expected
-            elif m.band is Band.SUGGEST:
-                suggested += 1
-                suggest_hit += expected in ranked[:3]
-        else:
-            oos += 1
-            oos_answered += m.band is Band.ANSWER
+        ranked = tuple(c.entry.id for c in m.candidates)
+        score = m.candidates[0].score if m.candidates else 0.0
+        outcomes.append(Outcome(text, expected, ranked[0] if ranked else "", m.band, score, ranked))
+    return _figures(outcomes, times), outcomes
 
+
+def _figures(outcomes: Sequence[Outcome], times: Sequence[float]) -> dict:
+    ins = [o for o in outcomes if o.expected]
+    oos = [o for o in outcomes if not o.expected]
+
+    def right(o: Outcome) -> bool:
+        return o.got == o.expected
+
+    in_band = {band: [o for o in ins if o.band is band] for band in Band}
+    answered = in_band[Band.ANSWER]
+    alternatives = in_band[Band.ANSWER_ALTERNATIVES]
+    suggested = in_band[Band.SUGGEST]
+    shown = [o for o in ins if o.shown]
+    n_in, n_oos = len(ins), len(oos)
+    answer_precision = _share(sum(map(right, answered)), len(answered))
     return {
-        "cases": len(cases),
-        "in_scope": in_scope,
-        "top1": _share(top1, in_scope),
-        "top3": _share(top3, in_scope),
-        "answered": _share(answered, in_scope),
-        "answer_precision": _share(answered_right, answered),
-        "suggested": _share(suggested, in_scope),
-        "suggest_hit": _share(suggest_hit, suggested),
-        "oos": oos,
-        "oos_answered": _share(oos_answered, oos),
+        "cases": len(outcomes),
+        "in_scope": n_in,
+        "top1": _share(sum(map(right, ins)), n_in),
+        "top3": _share(sum(o.expected in o.ranked[:3] for o in ins), n_in),
+        "answered": _share(len(answered), n_in),
+        "answer_precision": answer_precision,
+        "suggested": _share(len(suggested), n_in),
+        "suggest_hit": _share(sum(o.expected in o.ranked[:3] for o in suggested), len(suggested)),
+        "oos": n_oos,
+        "oos_answered": _share(sum(o.band is Band.ANSWER for o in oos), n_oos),
         "p50_ms": statistics.median(times) if times else 0.0,
         "p99_ms": _percentile(times, 99),
+        "shown": _share(len(shown), n_in),
+        "shown_precision": _share(sum(map(right, shown)), len(shown)),
+        "answered_alone": _share(len(answered), n_in),
+        "answer_precision_alone": answer_precision,
+        "alternatives": _share(len(alternatives), n_in),
+        "alternatives_precision": _share(sum(map(right, alternatives)), len(alternatives)),
+        "alternatives_hit": _share(sum(o.expected in o.ranked[:3] for o in alternatives), len(alternatives)),
+        "oos_shown": _share(sum(o.shown for o in oos), n_oos),
+        "oos_suggested": _share(sum(o.band is Band.SUGGEST for o in oos), n_oos),
     }
+
+
+def misses(outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """The cases the matcher got wrong (see ``Outcome.wrong``), in their original order."""
+    return [o for o in outcomes if o.wrong]
+
+
+def _miss_kind(o: Outcome) -> str:
+    if not o.expected:
+        return "oos_shown" if o.shown else "oos_suggested"
+    if o.shown:
+        return "wrong_answer"
+    return "not_shown"
+
+
+def format_misses(outcomes: Sequence[Outcome]) -> str:
+    """One line per miss: kind, band, score, expected, got, text (tab-separated, with a header)."""
+    rows = [("kind", "band", "score", "expected", "got", "text")]
+    for o in misses(outcomes):
+        rows.append((_miss_kind(o), o.band.value, f"{o.score:.3f}", o.expected or "-", o.got or "-", o.text))
+    return "\n".join("\t".join(r) for r in rows)
 
 
 _LABELS = {
@@ -137,6 +233,15 @@ _LABELS = {
     "oos_answered": "out of scope answered (should be 0)",
     "p50_ms": "match time p50, ms",
     "p99_ms": "match time p99, ms",
+    "shown": "answer text shown, either band (in scope)",
+    "shown_precision": "precision of answer texts shown",
+    "answered_alone": "answered alone, band ANSWER (in scope)",
+    "answer_precision_alone": "precision of answers alone",
+    "alternatives": "answered with alternatives (in scope)",
+    "alternatives_precision": "precision of answers with alternatives",
+    "alternatives_hit": "right entry in answer + alternatives",
+    "oos_shown": "out of scope shown an answer text",
+    "oos_suggested": "out of scope offered suggestions",
 }
 
 
@@ -144,7 +249,8 @@ def format_report(result: dict) -> str:
     """A two-column, human-readable table of an ``evaluate`` result."""
     width = max(len(v) for v in _LABELS.values())
     lines = [f"{'metric':<{width}}  value", f"{'-' * width}  -----"]
-    for key in RESULT_KEYS:
+    timings = ("p50_ms", "p99_ms")
+    for key in [k for k in RESULT_KEYS if k not in timings] + list(timings):
         value = result.get(key)
         if value is None:
             shown = "n/a"

@@ -67,6 +67,7 @@ class MessageRef:
     channel: str
     chat_id: str
     message_id: str
+    group: str | None = None  # an album's id: its parts are shown together (Telegram media_group_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,9 @@ class Inbound:
     name: str | None = None  # display name
     handle: str | None = None  # @username, phone number...
     origin: MessageRef | None = None  # the native message, when it can be copied as is
+    unsupported: bool = False  # the platform could not pass the message on (a poll, a view-once photo...)
+    reply_window: float | None = None  # free-form replies are possible until then (WhatsApp's 24 hours)
+    window_reopened: bool = False  # the customer wrote after that window had closed
 
 
 class Audience(StrEnum):
@@ -115,7 +119,22 @@ class Outbound:
     meta: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
+        d: dict[str, Any] = {"audience": str(self.audience), "text": self.text, "kind": str(self.kind)}
+        if self.to is not None:
+            d["to"] = {"channel": self.to.channel, "user_id": self.to.user_id}
+        if self.case_id is not None:
+            d["case_id"] = self.case_id
+        if self.buttons:
+            d["buttons"] = [{"label": b.label, "payload": b.payload} for b in self.buttons]
+        if self.attachments:
+            d["attachments"] = [asdict(a) for a in self.attachments]
+        if self.copy_from is not None:
+            d["copy_from"] = asdict(self.copy_from)
+        if self.lang is not None:
+            d["lang"] = self.lang
+        if self.meta:
+            d["meta"] = self.meta
+        return json.dumps(d, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Outbound:

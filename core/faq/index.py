@@ -16,11 +16,16 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from core.faq import calibrate
-from core.faq.calibrate import DEFAULT_ANSWER_THRESHOLD, DEFAULT_SUGGEST_THRESHOLD
+from core.faq.calibrate import (
+    DEFAULT_ALTERNATIVES_THRESHOLD,
+    DEFAULT_ANSWER_THRESHOLD,
+    DEFAULT_GATE,
+    DEFAULT_SUGGEST_THRESHOLD,
+)
 from core.faq.load import FaqEntry
-from core.faq.normalize import _W_BIGRAM, _W_CHAR, _W_WORD, _features, fix_layout, normalize
+from core.faq.normalize import _W_BIGRAM, _W_CHAR, _W_WORD, _features, _stem, expansions, fix_layout, normalize
 
-__all__ = ["Band", "Candidate", "FaqMatcher", "Match"]
+__all__ = ["ANSWER_BANDS", "Band", "Candidate", "FaqMatcher", "Match"]
 
 # Scoring settings, chosen by cross-validation on the *train* splits of BANKING77 and HWU64-ru
 # (FAQ built from one part of train, queries from the rest); see bench/faq_quality.py.
@@ -33,12 +38,27 @@ _DENSE_MIN_POSTINGS = 64
 _TYPO_CUTOFF = 85.0  # rapidfuzz ratio above which an unknown word is read as a known one
 _TYPO_MIN_LEN = 5
 _TYPO_MAX_WORDS = 4
+_MARGIN_ALONE = 1.0  # raw-score margin of the only entry of a one-entry FAQ (no competitor)
 
 
 class Band(StrEnum):
+    """What the bot does with a match, from most to least sure.
+
+    - ``ANSWER``: send the best entry's answer;
+    - ``ANSWER_ALTERNATIVES``: send the best entry's answer, then "Not it?" with ``Match.alternatives``
+      (up to two) and "Talk to a person";
+    - ``SUGGEST``: a "did you mean" menu of the candidates (up to three);
+    - ``NONE``: nothing worth offering; offer an operator.
+    """
+
     ANSWER = "answer"
+    ANSWER_ALTERNATIVES = "answer_alternatives"
     SUGGEST = "suggest"
     NONE = "none"
+
+
+# Bands in which the customer gets the best entry's answer text.
+ANSWER_BANDS = frozenset({Band.ANSWER, Band.ANSWER_ALTERNATIVES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +75,16 @@ class Match:
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
+
+    @property
+    def alternatives(self) -> tuple[Candidate, ...]:
+        """The runner-ups offered after the best entry's answer (band ``ANSWER_ALTERNATIVES``, up to two); else ()."""
+        return self.candidates[1:3] if self.band is Band.ANSWER_ALTERNATIVES else ()
+
+    @property
+    def answered(self) -> bool:
+        """Whether the customer gets the best entry's answer text (``ANSWER`` or ``ANSWER_ALTERNATIVES``)."""
+        return self.band in ANSWER_BANDS and bool(self.candidates)
 
 
 @dataclass(slots=True)
@@ -111,6 +141,19 @@ class _DenseCommon:
         return cls(index, cols, tuple(mats))
 
 
+@dataclass(frozen=True, slots=True)
+class _Evidence:
+    """What ``FaqMatcher.match`` decides from (see ``FaqMatcher._evidence``)."""
+
+    top: list[int]  # up to _TOP + 1 entries, best first
+    scores: np.ndarray  # combined raw score of every entry
+    cent: np.ndarray  # centroid similarity of every entry
+    near: np.ndarray  # nearest-phrasing similarity of every entry
+    cover: float  # share of the query vector on features the FAQ knows
+    content: float  # share of the content words the FAQ knows (the off-topic gate)
+    words: int  # words of the query (after layout and typo repair)
+
+
 class FaqMatcher:
     """Find the FAQ entries that best match a customer's text; see the ``core.faq`` package docstring."""
 
@@ -119,12 +162,26 @@ class FaqMatcher:
         entries: Sequence[FaqEntry],
         answer_threshold: float | None = None,
         suggest_threshold: float | None = None,
+        alternatives_threshold: float | None = None,
+        gate: float | None = None,
     ) -> None:
+        """``alternatives_threshold`` (default ``DEFAULT_ALTERNATIVES_THRESHOLD``, moved into
+        [suggest_threshold, answer_threshold] when those are set around it) must lie between the other two;
+        ``gate`` (default ``DEFAULT_GATE``; 0 turns it off) is the share of a question's content words
+        the FAQ must know for it to get an answer with alternatives or suggestions."""
         self.entries: list[FaqEntry] = list(entries)
         self.answer_threshold = DEFAULT_ANSWER_THRESHOLD if answer_threshold is None else answer_threshold
         self.suggest_threshold = DEFAULT_SUGGEST_THRESHOLD if suggest_threshold is None else suggest_threshold
         if self.suggest_threshold > self.answer_threshold:
             raise ValueError("suggest_threshold must not exceed answer_threshold")
+        if alternatives_threshold is None:
+            alternatives_threshold = min(
+                max(DEFAULT_ALTERNATIVES_THRESHOLD, self.suggest_threshold), self.answer_threshold
+            )
+        elif not self.suggest_threshold <= alternatives_threshold <= self.answer_threshold:
+            raise ValueError("alternatives_threshold must lie between suggest_threshold and answer_threshold")
+        self.alternatives_threshold = alternatives_threshold
+        self.gate = DEFAULT_GATE if gate is None else gate
         self._build()
 
     # -- index ------------------------------------------------------------------------------
@@ -286,7 +343,10 @@ class FaqMatcher:
         qcols: list[int] = []
         qvals: list[float] = []
         unknown = 0.0
-        for f, c in _features(words).items():
+        feats = _features(words)
+        for extra in expansions(words):  # "sundays" is also matched as "weekends"
+            feats.setdefault("w" + _stem(extra), 1.0)
+        for f, c in feats.items():
             col = vocab.get(f)
             if col is not None:
                 qcols.append(col)
@@ -362,44 +422,82 @@ class FaqMatcher:
         c2, n2 = (float(cent[j]), float(near[j])) if j >= 0 else (0.0, 0.0)
         return calibrate.logit(c1, n1, c2, n2, _ALPHA)
 
-    def _confidence(self, i: int, j: int, cent: np.ndarray, near: np.ndarray, cover: float = 1.0) -> float:
+    def _confidence(
+        self,
+        i: int,
+        j: int,
+        cent: np.ndarray,
+        near: np.ndarray,
+        cover: float = 1.0,
+        margin: float | None = None,
+        words: int = 1,
+    ) -> float:
         """Calibrated confidence that entry ``i`` is right, given the competitor ``j`` (-1: none).
 
-        The log-odds of ``_logit``, adjusted by the per-FAQ shift and the query coverage; see
-        ``calibrate.confidence``.
+        The log-odds of ``_logit``, adjusted by the per-FAQ shift, the query coverage and (below the
+        answer level) the raw-score ``margin`` of ``i`` over ``j`` and the question's length in
+        ``words``; see ``calibrate.confidence``.
         """
-        return calibrate.confidence(self._logit(i, j, cent, near), self._shift, cover)
+        return calibrate.confidence(self._logit(i, j, cent, near), self._shift, cover, margin, words)
 
-    def match(self, text: str) -> Match:
-        """Rank the entries for ``text`` and decide: answer, suggest the top ones, or nothing."""
+    def _known_word(self, word: str) -> bool:
+        return "w" + _stem(word) in self._vocab
+
+    def _evidence(self, text: str) -> _Evidence | None:
+        """Everything the decision is made from: the ranked entries and their similarities, coverage, gate share."""
         words = self._words_for(text)
         n_entries = len(self.entries)
         if not words or n_entries == 0:
-            return Match(Band.NONE, ())
+            return None
         scores, cent, near, cover = self._components(words)
         k = min(n_entries, _TOP + 1)
         top = np.argpartition(-scores, k - 1)[:k] if k < n_entries else np.arange(n_entries)
         top = [int(e) for e in top[np.argsort(-scores[top], kind="stable")]]
         if cent[top[0]] <= 0.0 and near[top[0]] <= 0.0:
-            return Match(Band.NONE, ())
+            return None
+        content = calibrate.content_known(words, self._known_word)
+        return _Evidence(top, scores, cent, near, cover, content, len(words))
+
+    def _candidates(self, ev: _Evidence) -> list[Candidate]:
+        top, scores, cent, near = ev.top, ev.scores, ev.cent, ev.near
         runner_up = top[1] if len(top) > 1 else -1
-        cands = []
+        cands: list[Candidate] = []
         for rank, e in enumerate(top[:_TOP]):
             if rank and cent[e] <= 0.0 and near[e] <= 0.0:
                 break
             # the best entry is judged against the runner-up, the others against the best
-            conf = self._confidence(e, runner_up if rank == 0 else top[0], cent, near, cover)
+            other = runner_up if rank == 0 else top[0]
+            margin = float(scores[e] - scores[other]) if other >= 0 else _MARGIN_ALONE
+            conf = self._confidence(e, other, cent, near, ev.cover, margin, ev.words)
             if cands:  # keep the confidences in rank order
                 conf = min(conf, cands[-1].score)
             cands.append(Candidate(self.entries[e], round(conf, 6)))
-        best = cands[0].score
+        return cands
+
+    def _band(self, best: float, content: float) -> Band:
         if best >= self.answer_threshold:
-            band = Band.ANSWER
-        elif best >= self.suggest_threshold:
-            band = Band.SUGGEST
-        else:
-            band = Band.NONE
-        return Match(band, tuple(cands))
+            return Band.ANSWER
+        if content < self.gate:  # mostly words the FAQ does not know: nothing worth offering
+            return Band.NONE
+        if best >= self.alternatives_threshold:
+            return Band.ANSWER_ALTERNATIVES
+        if best >= self.suggest_threshold:
+            return Band.SUGGEST
+        return Band.NONE
+
+    def match(self, text: str) -> Match:
+        """Rank the entries for ``text`` and decide: answer, answer with alternatives, suggest, or nothing.
+
+        At or above ``answer_threshold`` the best entry is answered alone.  Below it, a question
+        whose content words are mostly unknown to the FAQ (share < ``gate``) gets nothing
+        (``Band.NONE``, candidates kept); otherwise the best entry is answered with up to two
+        alternatives from ``alternatives_threshold`` up, offered in a menu from ``suggest_threshold``.
+        """
+        ev = self._evidence(text)
+        if ev is None:
+            return Match(Band.NONE, ())
+        cands = self._candidates(ev)
+        return Match(self._band(cands[0].score, ev.content), tuple(cands))
 
     # -- diagnostics used by the evaluation and calibration ---------------------------------
 
@@ -411,3 +509,29 @@ class FaqMatcher:
         scores, cent, near, _ = self._components(words)
         order = np.argsort(-scores, kind="stable")[:n]
         return [(self.entries[int(e)].id, float(scores[e]), float(cent[e]), float(near[e])) for e in order]
+
+    def decision_features(self, text: str) -> dict | None:
+        """What the band is decided from, for fitting the calibration (``bench/faq_quality.py --fit``).
+
+        ``ids``: the ranked entry ids (up to 3); ``z``: the best entry's log-odds with the per-FAQ shift;
+        ``margin``: its raw-score margin over the runner-up; ``cover``: the query coverage; ``content``:
+        the off-topic gate's share of known content words; ``shift``: the per-FAQ shift; ``words``: the
+        number of words; ``score``: the calibrated confidence.
+        None when nothing matches at all.
+        """
+        ev = self._evidence(text)
+        if ev is None:
+            return None
+        top, runner_up = ev.top, ev.top[1] if len(ev.top) > 1 else -1
+        x = self._logit(top[0], runner_up, ev.cent, ev.near)
+        margin = float(ev.scores[top[0]] - ev.scores[runner_up]) if runner_up >= 0 else _MARGIN_ALONE
+        return {
+            "ids": [self.entries[e].id for e in top[:_TOP]],
+            "z": calibrate.shifted(x, self._shift),
+            "margin": margin,
+            "cover": ev.cover,
+            "content": ev.content,
+            "shift": self._shift,
+            "words": ev.words,
+            "score": self._candidates(ev)[0].score,
+        }

@@ -3,7 +3,8 @@
 ``normalize`` lowercases and strips punctuation; ``fix_layout`` re-types text typed in the wrong
 keyboard layout (``ghbdtn`` -> ``привет``); ``_stem`` is a light Russian / English suffix
 stripper; ``_features`` turns a normalised word list into raw counts of stemmed words, word
-pairs and character n-grams (the keys the matcher's TF-IDF vectors are built over).
+pairs and character n-grams (the keys the matcher's TF-IDF vectors are built over);
+``expansions`` adds the weekend words for a named weekend day (``sundays`` -> ``weekends``).
 """
 
 from __future__ import annotations
@@ -256,3 +257,18 @@ def _char_grams(word: str) -> tuple[str, ...]:
     padded = f" {word} "
     ln = len(padded)
     return tuple("c" + padded[i : i + n] for n in _CHAR_NGRAMS if ln >= n for i in range(ln - n + 1))
+
+
+# A named weekend day is asked about the way FAQs say "weekends" / "выходные" ("do you work on sundays?").
+# Queries get the FAQ-side word as an extra word feature; nothing else is expanded.
+_WEEKEND_DAYS = (("saturday", "weekends"), ("sunday", "weekends"), ("суббот", "выходные"), ("воскресен", "выходные"))
+
+
+def expansions(words: Sequence[str]) -> list[str]:
+    """Extra words a query is also matched on: "weekends" / "выходные" for a Saturday or Sunday."""
+    out: list[str] = []
+    for w in words:
+        for prefix, extra in _WEEKEND_DAYS:
+            if w.startswith(prefix) and extra not in out and extra not in words:
+                out.append(extra)
+    return out

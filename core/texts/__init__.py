@@ -74,8 +74,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Please rate the help with case {number} from 1 to 5.",
     },
     "rate_thanks": {
-        "ru": "Спасибо за оценку {stars} из 5!",
-        "en": "Thank you for rating us {stars} out of 5!",
+        "ru": "Спасибо за оценку {stars} из 5! Если хотите, напишите комментарий одним сообщением.",
+        "en": "Thank you for rating us {stars} out of 5! If you like, write a comment in one message.",
+    },
+    "comment_thanks": {
+        "ru": "Спасибо, ваш комментарий передан команде поддержки.",
+        "en": "Thank you, your comment has been passed to the support team.",
+    },
+    "not_it": {
+        "ru": "Не то? Возможно, вы имели в виду:",
+        "en": "Not it? Perhaps you meant:",
     },
     "rate_low": {
         "ru": "Жаль, что не всё получилось. Если вопрос не решён, напишите — откроем новое обращение.",
@@ -109,8 +117,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "status.accepted": {"ru": "принято", "en": "accepted"},
     "status.in_progress": {"ru": "в работе", "en": "in progress"},
-    "status.needs_info": {"ru": "нужна информация", "en": "needs info"},
+    "status.needs_info": {"ru": "требует уточнений", "en": "needs info"},
     "status.resolved": {"ru": "решено", "en": "resolved"},
+    "status.cancelled": {"ru": "отменено", "en": "cancelled"},
     "not_delivered_staff": {
         "ru": "Не удалось передать ваше сообщение оператору. Пожалуйста, повторите его чуть позже.",
         "en": "Your message could not be passed to the operator. Please send it again a little later.",

@@ -3,7 +3,8 @@
 ``bot_factory(**settings)`` builds and starts the real bot (web server on a free port, delivery worker, every
 configured channel's ``run``) against real Redis under the test's prefix; keyword arguments are Settings
 aliases (``TELEGRAM_BOT_TOKEN=...``, ``VK_API_URL=...``), plus ``time_scale`` (limit windows and backoffs of
-the outbox; use the same factor as the stand-ins). The string ``{base}`` in a setting is replaced by the
+the outbox; use the same factor as the stand-ins) and ``channel_options`` (per channel name, overrides of its
+options dataclass, e.g. ``{"vk": {"longpoll_wait": 1}}``). The string ``{base}`` in a setting is replaced by the
 bot's own web address, e.g. ``TELEGRAM_WEBHOOK_URL="{base}/webhooks/telegram"``.
 
 ``telegram_fake`` is a started ``FakeTelegram``; ``telegram_settings(fake)`` gives the settings pointing
@@ -13,8 +14,7 @@ the bot at it; ``tg_bot`` is the bot (polling) with those settings.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,45 +33,49 @@ SCALE = 0.05
 @dataclass
 class RunningBot:
     settings: Any
-    app: Any
-    channels: dict
-    delivery: Any
-    hub: Any
-    web_app: Any
+    runtime: Any  # bots.runner.Runtime
     base: str  # http://127.0.0.1:port of the bot's web server
-    tasks: list[asyncio.Task] = field(default_factory=list)
-    runner: Any = None
+
+    @property
+    def core(self):
+        return self.runtime.core
 
     @property
     def store(self):
-        return self.app.store
+        return self.runtime.core.store
 
     @property
     def desk(self):
-        return self.app.desk
+        return self.runtime.core.desk
+
+    @property
+    def intake(self):
+        return self.runtime.core.intake
+
+    @property
+    def channels(self) -> dict:
+        return self.runtime.channels
+
+    @property
+    def delivery(self):
+        return self.runtime.delivery
 
     @property
     def telegram(self):
-        return self.channels["telegram"]
+        return self.runtime.channels["telegram"]
 
     async def stop(self) -> None:
-        for task in self.tasks:
+        for task in self.runtime.tasks:
             task.cancel()
-        if self.tasks:
-            _, stuck = await asyncio.wait(self.tasks, timeout=5)
+        if self.runtime.tasks:
+            _, stuck = await asyncio.wait(self.runtime.tasks, timeout=5)
             for task in stuck:  # pragma: no cover - a task that ignores cancellation is a bug worth seeing
                 import sys
 
                 task.print_stack(file=sys.stderr)
                 raise AssertionError(f"task {task.get_name()} did not stop when cancelled")
-        self.tasks = []
-        for ch in self.channels.values():
-            with contextlib.suppress(Exception):
-                await ch.close()
-        if self.runner is not None:
-            await self.runner.cleanup()
-            self.runner = None
-        await self.app.close()
+        self.runtime.tasks = []
+        await self.runtime.stop()
 
 
 def telegram_settings(fake: FakeTelegram) -> dict[str, Any]:
@@ -89,14 +93,20 @@ async def telegram_fake():
 @pytest.fixture
 async def bot_factory(redis_url, prefix, redis):
     """``await bot_factory(**settings_overrides)`` -> a started RunningBot; stopped after the test."""
+    from bots.delivery import DeliveryOptions
     from bots.runner import build
-    from bots.web import start
     from core.config import Settings
 
     started: list[RunningBot] = []
 
     async def factory(
-        *, time_scale: float = SCALE, run_channels: bool = True, run_delivery: bool = True, **overrides: Any
+        *,
+        time_scale: float = SCALE,
+        run_channels: bool = True,
+        run_delivery: bool = True,
+        channel_options: dict[str, dict[str, Any]] | None = None,
+        delivery_options: dict[str, Any] | None = None,
+        **overrides: Any,
     ) -> RunningBot:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
@@ -107,19 +117,18 @@ async def bot_factory(redis_url, prefix, redis):
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": port,
             "DEFAULT_LANGUAGE": "ru",
+            "STAFF_LANGUAGE": "en",
         }
         env.update({k: v.replace("{base}", base) if isinstance(v, str) else v for k, v in overrides.items()})
         settings = Settings(**env)
-        app, channels, delivery, hub, web_app = await build(settings)
-        delivery.time_scale = time_scale
-        bot = RunningBot(settings, app, channels, delivery, hub, web_app, base)
+        runtime = await build(
+            settings,
+            delivery_options=DeliveryOptions(time_scale=time_scale, **(delivery_options or {})),
+            channel_options=channel_options,
+        )
+        bot = RunningBot(settings, runtime, base)
         started.append(bot)
-        bot.runner = await start(web_app, "127.0.0.1", port)
-        if run_delivery:
-            bot.tasks.append(asyncio.create_task(delivery.run(), name="delivery"))
-        if run_channels:
-            for name, ch in channels.items():
-                bot.tasks.append(asyncio.create_task(ch.run(hub), name=name))
+        await runtime.start("127.0.0.1", port, channels=run_channels, delivery=run_delivery)
         return bot
 
     yield factory

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.e2e.conftest import telegram_settings
-from tests.e2e.test_vk import vk_fake, vk_settings  # noqa: F401 - fixture
+from tests.e2e.test_vk import VK_OPTIONS, vk_fake, vk_settings  # noqa: F401 - fixture
 from tests.e2e.test_whatsapp import wa_fake, wa_settings  # noqa: F401 - fixture
 
 ANNA_TG = 7301
@@ -16,8 +16,9 @@ ANNA_WA = "79990007301"
 
 async def test_telegram_vk_and_whatsapp_cases_are_separate(telegram_fake, vk_fake, wa_fake, bot_factory):  # noqa: F811
     tg = telegram_fake
-    bot = await bot_factory(**telegram_settings(tg), **vk_settings(vk_fake), **wa_settings(wa_fake))
-    bot.channels["vk"].longpoll_wait = 1
+    bot = await bot_factory(
+        **telegram_settings(tg), **vk_settings(vk_fake), **wa_settings(wa_fake), channel_options=VK_OPTIONS
+    )
     wa_fake.webhook_url = bot.base + "/webhooks/whatsapp"
     await vk_fake.wait_polling()
     vk_fake.users[ANNA_VK] = ("Anna", "VK")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
-from bots.telegram.channel import attachments_of
+from bots.telegram.intake import attachments_of
 from core.messages import UserRef, to_customer
 
 ANNA = 7001
@@ -98,6 +98,6 @@ async def test_a_video_note_stays_a_video_note(tg_bot, telegram_fake):
     # shown again from its file_id (as when merged): sendVideoNote, not sendVideo (Telegram refuses that)
     msg = Message.model_validate(fake.messages[(ANNA, max(mid for chat, mid in fake.messages if chat == ANNA))])
     out = to_customer(UserRef("telegram", str(ANNA)), "", attachments=attachments_of(msg))
-    await tg_bot.hub.submit([out])
+    await tg_bot.core.outbox.enqueue([out])
     sent = await fake.wait_for(lambda: fake.sent_to(ANNA, kind="video_note"))
     assert sent[0].file == note_id

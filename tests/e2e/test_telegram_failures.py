@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from core.cases import CaseStatus
+from tests.e2e.conftest import telegram_settings
 
 ANNA = 7201
 
@@ -72,6 +72,7 @@ async def test_without_topics_operators_reply_to_messages(tg_bot, telegram_fake)
     assert relayed.copy_of == (ANNA, said["message"]["message_id"]) and relayed.reply_to == card.message_id
     header = next(m for m in fake.staff_messages() if m.message_id == relayed.message_id - 1)
     assert header.text == "[#1] 👤 Anna:" and header.reply_to == card.message_id
+    assert await tg_bot.delivery.drain(5)  # the links to the case are recorded when the send is done
     # an operator replies to the relayed message: the customer gets it
     op = fake.operator_says(None, "Заказ в пути", reply_to=relayed.message_id)
     back = await fake.wait_for(lambda: [m for m in fake.sent_to(ANNA) if m.copy_of])
@@ -81,8 +82,8 @@ async def test_without_topics_operators_reply_to_messages(tg_bot, telegram_fake)
     await fake.wait_for(lambda: with_text(fake.sent_to(ANNA), "решено"))
     assert (await tg_bot.store.get_case(1)).status is CaseStatus.RESOLVED
     # a message that replies to nothing of a case goes nowhere
-    fake.operator_says(None, "coffee anyone?")
-    await asyncio.sleep(0.2)
+    coffee = fake.operator_says(None, "coffee anyone?")
+    await fake.wait_for(lambda: fake.polled_past(coffee), what="the message handled")
     await tg_bot.delivery.drain(5)
     assert not with_text(fake.sent_to(ANNA), "coffee")
     assert not fake.topics
@@ -111,15 +112,16 @@ async def test_500_then_200_delivers_once(tg_bot, telegram_fake):
     assert tg_bot.delivery.stats["retried"] == 1
 
 
-async def test_staff_group_failing_every_attempt_tells_the_customer(tg_bot, telegram_fake):
+async def test_staff_group_failing_every_attempt_tells_the_customer(bot_factory, telegram_fake):
     fake = telegram_fake
+    bot = await bot_factory(**telegram_settings(fake), delivery_options={"max_attempts": 5})
     await open_case(fake)
-    await tg_bot.delivery.drain(5)
-    fake.fail_next = tg_bot.delivery.max_attempts
+    await bot.delivery.drain(5)
+    fake.fail_next = bot.delivery.options.max_attempts
     fake.customer_says(ANNA, "Алло?")
     told = await fake.wait_for(lambda: with_text(fake.sent_to(ANNA), "Не удалось передать"), timeout=15)
     assert len(told) == 1
-    assert fake.server_errors == tg_bot.delivery.max_attempts
+    assert fake.server_errors == bot.delivery.options.max_attempts
 
 
 async def test_no_429_under_a_burst_and_merging_when_the_group_budget_is_spent(tg_bot, telegram_fake):
@@ -148,6 +150,7 @@ async def test_without_topics_a_location_is_copied_under_a_header(tg_bot, telegr
     assert copy.reply_to == card.message_id
     header = next(m for m in fake.staff_messages() if m.message_id == copy.message_id - 1)
     assert header.text == "[#1] 👤 Anna:" and header.reply_to == card.message_id
+    assert await tg_bot.delivery.drain(5)  # the links to the case are recorded when the send is done
     # both belong to the case: an operator may answer either
     for i, target in enumerate((header, copy)):
         fake.operator_says(None, f"Вижу, спасибо {i}", reply_to=target.message_id)
@@ -167,3 +170,28 @@ async def test_a_file_too_large_for_telegram_is_not_retried_and_is_reported(tg_b
     )
     assert "Not delivered" in notice[0].text
     assert tg_bot.delivery.stats["retried"] == 0
+
+
+async def test_a_topic_recreated_by_another_process_is_found_not_created_again(bot_factory, telegram_fake):
+    """Where a case is shown is cached per process: a stale entry (the topic was deleted and recreated by
+    another process) fails with "thread not found" and is read again; no third topic is made."""
+    fake = telegram_fake
+    first = await bot_factory(**telegram_settings(fake), run_delivery=False)
+    second = await bot_factory(**telegram_settings(fake), run_channels=False, run_delivery=False)
+
+    async def say(text: str, bot) -> None:
+        said = fake.customer_says(ANNA, text)
+        await fake.wait_for(lambda: fake.polled_past(said), what=f"{text!r} handled")
+        assert await bot.delivery.drain(10)
+
+    await say("/operator", first)
+    old = fake.topic_named("Anna").thread_id
+    await say("раз", second)  # the second process now knows the topic too
+    fake.delete_topic(old)
+    await say("два", first)  # recreated by the first process, card and all
+    new = fake.topic_named("Anna").thread_id
+    assert new != old
+    await say("три", second)  # the second process still had the old topic in its cache
+    assert len(fake.topics) == 2
+    texts = [m.text or "" for m in fake.topic_messages(new)]
+    assert texts[0].startswith("Case #1") and texts[1:] == ["два", "три"]

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from bots.ports import Unavailable
 from bots.runner import ConfigError, run
 from core.config import Settings
 from tests.e2e.conftest import DATA, telegram_settings
@@ -64,25 +65,26 @@ async def test_preflight_gives_up_with_a_clear_error_when_telegram_cannot_be_rea
         TELEGRAM_API_URL=f"http://127.0.0.1:{free_port()}",
         run_channels=False,
         run_delivery=False,
+        channel_options={"telegram": {"preflight_backoff": 0.01}},
     )
-    bot.telegram.preflight_backoff = 0.01
-    with pytest.raises(ConfigError, match="cannot reach the Telegram Bot API"):
+    with pytest.raises(Unavailable, match="cannot reach the Telegram Bot API"):  # not a config error: exit 1
         await bot.telegram.preflight()
 
 
 async def test_only_one_process_polls_and_a_standby_takes_over(telegram_fake, bot_factory):
     fake = telegram_fake
     first = await bot_factory(**telegram_settings(fake))
-    second = await bot_factory(**telegram_settings(fake), run_channels=False)
-    second.telegram.leader_renew = 0.05
-    second.tasks.append(asyncio.create_task(second.telegram.run(second.hub), name="telegram-2"))
+    second = await bot_factory(
+        **telegram_settings(fake), run_channels=False, channel_options={"telegram": {"leader_renew": 0.05}}
+    )
     await fake.wait_for(lambda: first.telegram.polling)
-    await asyncio.sleep(0.3)
+    second.runtime.tasks.append(asyncio.create_task(second.telegram.run(second.intake), name="telegram-2"))
+    await fake.wait_for(lambda: second.telegram.standing_by, what="the second process to find the lease taken")
     assert not second.telegram.polling
     fake.customer_says(ANNA, "Как сбросить пароль?")
     await fake.wait_for(lambda: fake.sent_to(ANNA))
     # the leader stops: the standby polls from where it left off
-    task = next(t for t in first.tasks if t.get_name() == "telegram")
+    task = next(t for t in first.runtime.tasks if t.get_name() == "telegram")
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await fake.wait_for(lambda: second.telegram.polling, what="the standby to take over")
@@ -106,15 +108,21 @@ async def limited_redis_user(redis_url, redis):
 async def test_an_update_that_fails_is_polled_again_not_lost(telegram_fake, bot_factory, redis, limited_redis_user):
     fake = telegram_fake
     user, url = limited_redis_user
-    bot = await bot_factory(**telegram_settings(fake), REDIS_URL=url, run_delivery=False)
-    bot.telegram.retry_backoff = 0.05
+    bot = await bot_factory(
+        **telegram_settings(fake),
+        REDIS_URL=url,
+        run_delivery=False,
+        channel_options={"telegram": {"retry_backoff": 0.05}},
+    )
     await fake.wait_for(lambda: bot.telegram.polling)
     await redis.execute_command("ACL", "SETUSER", user, "-@all")  # the bot's store now fails every command
     update = fake.customer_says(ANNA, "Как сбросить пароль?")
 
     offsets = lambda: [int(p.get("offset") or 0) for m, p in fake.calls if m == "getUpdates"]  # noqa: E731
-    await fake.wait_for(lambda: offsets().count(update["update_id"]) >= 3, what="the update fetched again")
-    await asyncio.sleep(2.0)  # longer than the old in-place retries took before moving on
+    # (each round rides out about 3 s of Redis failures in the intake before the update counts as failed)
+    await fake.wait_for(lambda: offsets().count(update["update_id"]) >= 3, timeout=30, what="the update fetched again")
+    rounds = offsets().count(update["update_id"])
+    await fake.wait_for(lambda: offsets().count(update["update_id"]) > rounds, timeout=15, what="one more round")
     assert max(offsets()) <= update["update_id"], "the offset moved past an update that was not handled"
     await redis.execute_command("ACL", "SETUSER", user, "+@all")
     assert await bot.delivery.drain(10)

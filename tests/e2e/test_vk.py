@@ -23,14 +23,16 @@ async def vk_fake():
     await fake.stop()
 
 
+VK_OPTIONS = {"vk": {"longpoll_wait": 1}}
+
+
 def vk_settings(fake: FakeVk, **extra) -> dict:
     return {"VK_GROUP_TOKEN": fake.token, "VK_GROUP_ID": fake.group_id, "VK_API_URL": fake.url, **extra}
 
 
 @pytest.fixture
 async def vk_bot(telegram_fake, vk_fake, bot_factory):
-    bot = await bot_factory(**telegram_settings(telegram_fake), **vk_settings(vk_fake))
-    bot.channels["vk"].longpoll_wait = 1
+    bot = await bot_factory(**telegram_settings(telegram_fake), **vk_settings(vk_fake), channel_options=VK_OPTIONS)
     await vk_fake.wait_polling()
     return bot
 
@@ -154,7 +156,7 @@ async def test_callback_api_secret_confirmation_and_resent_event(telegram_fake, 
 
 async def test_a_refused_vk_token_stops_the_bot(telegram_fake, vk_fake, bot_factory):
     bot = await bot_factory(**telegram_settings(telegram_fake), **vk_settings(vk_fake, VK_GROUP_TOKEN="revoked"))
-    vk_task = next(task for task in bot.tasks if task.get_name() == "vk")
+    vk_task = next(task for task in bot.runtime.tasks if task.get_name() == "vk")
     await asyncio.wait([vk_task], timeout=5)
     # `supportbot run` gathers the channel tasks: it stops with "configuration error: ..." (a ConfigError)
     assert vk_task.done() and isinstance(vk_task.exception(), VkSetupError)

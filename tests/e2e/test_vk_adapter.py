@@ -1,4 +1,4 @@
-"""VkChannel against the local VK API stand-in (real vk-api over HTTP, real Redis, the real desk and outbox).
+"""VkChannel against the local VK API stand-in (real vk-api over HTTP, real Redis, the real intake, desk and outbox).
 
 The staff side is a recording stub here; tests/e2e/test_vk.py goes through the Telegram staff group.
 """
@@ -10,109 +10,55 @@ import contextlib
 import json
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 
-from bots.channel import DeliveryError
-from bots.delivery import Delivery
-from bots.runner import Hub
-from bots.vk import VkChannel, VkSetupError, random_id
-from core.config import Settings
-from core.desk import SupportDesk
-from core.faq import FaqMatcher, load_faq
-from core.messages import Attachment, MessageRef, Operator, customer, to_customer
-from tests.conftest import TESTS
+from bots.app import bootstrap
+from bots.ports import DeliveryError
+from bots.vk import VkChannel, VkOptions, VkSetupError, random_id
+from core.messages import Attachment, MessageRef, customer, to_customer
+from tests.e2e.adapters import OPERATOR, Harness, core_settings, harness
 from tests.fakes.vk_api import FakeVk
 
 PHOTO = b"\xff\xd8\xff\xe0 fake jpeg bytes"
-OPERATOR = Operator("op1", "Olga")
-
-
-async def stop(*tasks: asyncio.Task) -> None:
-    """Cancel until done: Delivery.run can swallow one cancel (asyncio.wait_for's race on Python 3.11)."""
-    for task in tasks:
-        while not task.done():
-            task.cancel()
-            await asyncio.wait([task], timeout=0.2)
-
-
-class StaffStub:
-    """Records what would go to the staff topic."""
-
-    name = "staff"
-
-    def __init__(self):
-        self.outs = []
-        self.media = None
-
-    async def send_staff(self, out, key):
-        self.outs.append(out)
-        return str(len(self.outs))
-
-    def limits(self, out):
-        return []
-
-    async def wait(self, predicate, within=10.0):
-        deadline = asyncio.get_running_loop().time() + within
-        while asyncio.get_running_loop().time() < deadline:
-            for out in self.outs:
-                if predicate(out):
-                    return out
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no matching staff message; got {[o.text[:60] for o in self.outs]}")
-
-
-class Bot:
-    def __init__(self, fake, channel, desk, delivery, staff, url):
-        self.fake, self.channel, self.desk, self.delivery, self.staff, self.url = (
-            fake,
-            channel,
-            desk,
-            delivery,
-            staff,
-            url,
-        )
 
 
 @contextlib.asynccontextmanager
-async def running_bot(store, *, callback: bool):
+async def running_bot(redis_url: str, prefix: str, *, callback: bool, **options):
     fake = await FakeVk().start()
     env = {"VK_GROUP_TOKEN": fake.token, "VK_GROUP_ID": fake.group_id, "VK_API_URL": fake.url}
     if callback:
         env |= {"VK_CALLBACK_SECRET": "s3cret", "VK_CONFIRMATION_CODE": "abc123"}
-    settings = Settings(_env_file=None, **env)
-    channel = VkChannel(settings, store)
-    channel.longpoll_wait = 1
-    desk = SupportDesk(store, FaqMatcher(load_faq(TESTS / "data" / "faq_desk.yaml")), default_language="ru")
-    staff = StaffStub()
-    delivery = Delivery(store, desk, {"vk": channel}, staff, time_scale=0.02)
-    hub = Hub(desk, delivery)
-    app = web.Application()
-    app.add_routes(channel.routes(hub))
-    server = TestServer(app)
-    await server.start_server()
-    tasks = [asyncio.create_task(delivery.run()), asyncio.create_task(channel.run(hub))]
+    settings = core_settings(redis_url, prefix, **env)
+    core = await bootstrap(settings, notice=None)
+    options = {"longpoll_wait": 1, **options}
+    channel = VkChannel(VkOptions.from_settings(settings, **options), memory=core.store.memory("vk"))
     try:
-        if not callback:
-            await fake.wait_polling()
-        yield Bot(fake, channel, desk, delivery, staff, str(server.make_url("/webhooks/vk")))
+        async with harness(fake, core, channel, "/webhooks/vk") as bot:
+            if not callback:
+                await fake.wait_polling()
+            yield bot
     finally:
-        await stop(*tasks)
-        await channel.close()
-        await server.close()
         await fake.stop()
 
 
 @pytest.fixture
-async def bot(store):
-    async with running_bot(store, callback=False) as b:
-        yield b
+async def make_bot(redis_url, prefix, redis):
+    """``await make_bot(callback=False, **VkOptions overrides)`` -> a running bot, stopped after the test."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def factory(*, callback: bool = False, **options) -> Harness:
+            return await stack.enter_async_context(running_bot(redis_url, prefix, callback=callback, **options))
+
+        yield factory
 
 
 @pytest.fixture
-async def cbot(store):
-    async with running_bot(store, callback=True) as b:
-        yield b
+async def bot(make_bot):
+    return await make_bot()
+
+
+@pytest.fixture
+async def cbot(make_bot):
+    return await make_bot(callback=True)
 
 
 def test_random_id_is_stable_and_31_bit():
@@ -167,7 +113,7 @@ async def test_numbered_lines_when_the_client_has_no_keyboard(bot):
 async def test_customer_photo_and_operator_photo_and_document(bot):
     bot.fake.user_writes(505, "оператор")
     await bot.fake.wait_sent(505, lambda m: "создано" in m.text)
-    case = await bot.desk.store.open_case_of(customer("vk", 505))
+    case = await bot.store.open_case_of(customer("vk", 505))
     bot.fake.user_writes(505, "вот скрин", attachments=[bot.fake.photo(PHOTO, 505)])
     relay = await bot.staff.wait(lambda o: o.kind == "customer_message" and o.attachments)
     media = await bot.channel.download(relay.attachments[0])
@@ -180,8 +126,7 @@ async def test_customer_photo_and_operator_photo_and_document(bot):
         filename="invoice.pdf",
         mime="application/pdf",
     )
-    outs = await bot.desk.operator_message(case.id, OPERATOR, "Смотрите", (relay.attachments[0], doc))
-    await bot.delivery.enqueue(outs)
+    await bot.operator_says(case.id, "Смотрите", (relay.attachments[0], doc))
     sent = await bot.fake.wait_sent(505, lambda m: m.attachments)
     assert sent.text == "Смотрите"
     assert [(a["type"], a["data"]) for a in sent.attachments] == [("photo", PHOTO), ("doc", b"%PDF-1.4")]
@@ -191,9 +136,9 @@ async def test_customer_photo_and_operator_photo_and_document(bot):
 async def test_error_901_is_reported_to_the_operator(bot):
     bot.fake.user_writes(506, "оператор")
     await bot.fake.wait_sent(506, lambda m: "создано" in m.text)
-    case = await bot.desk.store.open_case_of(customer("vk", 506))
+    case = await bot.store.open_case_of(customer("vk", 506))
     bot.fake.fail("messages.send", error_code=901)
-    await bot.delivery.enqueue(await bot.desk.operator_message(case.id, OPERATOR, "Добрый день"))
+    await bot.operator_says(case.id, "Добрый день")
     info = await bot.staff.wait(lambda o: "Not delivered" in o.text)
     assert "has not allowed messages from the community (VK error 901)" in info.text
     assert not [m for m in bot.fake.to(506) if m.text == "Добрый день"]
@@ -202,14 +147,30 @@ async def test_error_901_is_reported_to_the_operator(bot):
 async def test_500_after_delivery_then_retry_is_delivered_once(bot):
     bot.fake.user_writes(507, "оператор")
     await bot.fake.wait_sent(507, lambda m: "создано" in m.text)
-    case = await bot.desk.store.open_case_of(customer("vk", 507))
+    case = await bot.store.open_case_of(customer("vk", 507))
     bot.fake.fail("messages.send", http_status=500, deliver=True)  # VK delivered, but the answer was a 500
-    await bot.delivery.enqueue(await bot.desk.operator_message(case.id, OPERATOR, "Один раз"))
+    await bot.operator_says(case.id, "Один раз")
     await bot.fake.wait_sent(507, lambda m: m.text == "Один раз")
     assert await bot.delivery.drain(10)
     sends = [p for name, p in bot.fake.calls if name == "messages.send" and p.get("message") == "Один раз"]
     assert len(sends) == 2 and sends[0]["random_id"] == sends[1]["random_id"]  # retried with the same random_id
     assert [m.text for m in bot.fake.to(507)].count("Один раз") == 1
+
+
+async def test_a_long_message_retried_after_its_second_part_failed_sends_only_what_is_missing(bot):
+    bot.fake.user_writes(512, "оператор")
+    await bot.fake.wait_sent(512, lambda m: "создано" in m.text)
+    case = await bot.store.open_case_of(customer("vk", 512))
+    bot.fake.fail("messages.send", error_code=10, after=1)  # the first part goes out, the second fails once
+    text = "\n".join(f"строка {i} " + "x" * 90 for i in range(60))  # about 6000 characters: two parts
+    await bot.operator_says(case.id, text)
+    await bot.fake.wait_sent(512, lambda m: m.text.endswith("строка 59 " + "x" * 90))
+    assert await bot.delivery.drain(10)
+    parts = [m.text for m in bot.fake.to(512)[1:]]
+    assert len(parts) == 2 and "\n".join(parts) == text  # nothing lost, nothing twice
+    sends = [p for name, p in bot.fake.calls if name == "messages.send" and p["message"] in parts]
+    assert [p["message"] for p in sends] == [parts[0], parts[1], parts[1]]  # part 1 once, part 2 retried
+    assert not [o for o in bot.staff.outs if "Not delivered" in o.text]
 
 
 async def test_rate_error_waits_and_retries(bot):
@@ -303,10 +264,10 @@ def _failures(caplog) -> list:
     return [r for r in caplog.records if r.name == "bots.vk" and "failed (attempt" in r.getMessage()]
 
 
-async def test_a_failing_update_is_retried_until_handled_never_dropped(bot, caplog):
-    bot.channel.retry_delay, bot.channel.retry_delay_max = 0.05, 0.2
-    name_key = bot.channel.store.k("vk", "name", 530)
-    await bot.channel.store.redis.rpush(name_key, "x")  # Redis answers WRONGTYPE to the name lookup meanwhile
+async def test_a_failing_update_is_retried_until_handled_never_dropped(make_bot, caplog):
+    bot = await make_bot(retry_delay=0.05, retry_delay_max=0.2)
+    name_key = bot.store.keys.mem("vk", "name", 530)
+    await bot.store.redis.rpush(name_key, "x")  # Redis answers WRONGTYPE to the name lookup meanwhile
     bot.fake.user_writes(530, "Как сбросить пароль?")
     bot.fake.user_writes(530, "Какие часы работы поддержки?")
     for _ in range(200):
@@ -315,37 +276,36 @@ async def test_a_failing_update_is_retried_until_handled_never_dropped(bot, capl
         await asyncio.sleep(0.05)
     assert len(_failures(caplog)) >= 5  # more than the 3 tries after which it used to be dropped
     assert not bot.fake.to(530)  # and the customer's next message waits for it (order is kept)
-    await bot.channel.store.redis.delete(name_key)
+    await bot.store.redis.delete(name_key)
     await bot.fake.wait_sent(530, lambda m: "24/7" in m.text)
     assert ["Забыли пароль" in m.text for m in bot.fake.to(530)] == [True, False]
 
 
-async def test_an_update_that_keeps_failing_is_parked_not_lost_and_intake_goes_on(bot):
-    bot.channel.retry_delay = bot.channel.retry_delay_max = 0.02
-    bot.channel.park_after = 3
-    name_key = bot.channel.store.k("vk", "name", 533)
-    await bot.channel.store.redis.rpush(name_key, "x")  # every attempt fails
+async def test_an_update_that_keeps_failing_is_parked_not_lost_and_intake_goes_on(make_bot):
+    bot = await make_bot(retry_delay=0.02, retry_delay_max=0.02, park_after=3)
+    name_key = bot.store.keys.mem("vk", "name", 533)
+    await bot.store.redis.rpush(name_key, "x")  # every attempt fails
     bot.fake.user_writes(533, "Как сбросить пароль?")
-    parked_key = bot.channel.store.k("vk", "parked")
+    memory = bot.store.memory("vk")
     for _ in range(200):
-        if await bot.channel.store.redis.llen(parked_key):
+        if await memory.items("parked"):
             break
         await asyncio.sleep(0.02)
-    (raw,) = await bot.channel.store.redis.lrange(parked_key, 0, -1)
+    (raw,) = await memory.items("parked")
     assert json.loads(raw)["object"]["message"]["text"] == "Как сбросить пароль?"  # kept whole
     bot.fake.user_writes(534, "Какие часы работы поддержки?")  # the next batch is not held up
     await bot.fake.wait_sent(534, lambda m: "24/7" in m.text)
 
 
-async def test_other_customers_are_handled_while_one_customers_update_is_stuck(bot):
-    bot.channel.retry_delay = bot.channel.retry_delay_max = 0.5
-    name_key = bot.channel.store.k("vk", "name", 531)
-    await bot.channel.store.redis.rpush(name_key, "x")  # 531's update fails until this is gone
+async def test_other_customers_are_handled_while_one_customers_update_is_stuck(make_bot):
+    bot = await make_bot(retry_delay=0.5, retry_delay_max=0.5)
+    name_key = bot.store.keys.mem("vk", "name", 531)
+    await bot.store.redis.rpush(name_key, "x")  # 531's update fails until this is gone
     bot.fake.user_writes(531, "Как сбросить пароль?")
     bot.fake.user_writes(532, "Как сбросить пароль?")  # the same long-poll batch
     await bot.fake.wait_sent(532, within=1.5)
     assert not bot.fake.to(531)
-    await bot.channel.store.redis.delete(name_key)
+    await bot.store.redis.delete(name_key)
     await bot.fake.wait_sent(531)
 
 
@@ -369,9 +329,11 @@ async def test_a_file_over_50_mb_is_refused_before_it_is_read(bot):
 async def test_an_operator_message_vk_cannot_show_is_reported_not_marked_sent(bot):
     bot.fake.user_writes(533, "оператор")
     await bot.fake.wait_sent(533, lambda m: "создано" in m.text)
-    case = await bot.desk.store.open_case_of(customer("vk", 533))
+    case = await bot.store.open_case_of(customer("vk", 533))
     location = MessageRef("telegram", "-1001000000001", "77")  # a location sent in the topic: no text, no file
-    await bot.delivery.enqueue(await bot.desk.operator_message(case.id, OPERATOR, "", (), copy_from=location))
+    # what the desk queues for it (the staff front end hands such a message over as the native original only)
+    relay = to_customer(case.customer, "", copy_from=location, case_id=case.id, meta={"operator": OPERATOR.name})
+    await bot.core.outbox.enqueue([relay])
     info = await bot.staff.wait(lambda o: "Not delivered" in o.text)
     assert "VK cannot show this kind of message" in info.text
     assert [m.text for m in bot.fake.to(533)][-1].startswith("Обращение")  # nothing went out after the handoff
@@ -385,8 +347,8 @@ async def test_a_refused_token_stops_long_poll_with_a_clear_error(store):
             (fake.token, 27, "VK_GROUP_TOKEN was refused (VK error 27"),
             (fake.token, 15, "VK error 15"),
         ]:
-            env = {"VK_GROUP_TOKEN": token, "VK_GROUP_ID": fake.group_id, "VK_API_URL": fake.url}
-            channel = VkChannel(Settings(_env_file=None, **env), store)
+            options = VkOptions(group_token=token, group_id=fake.group_id, api_url=fake.url)
+            channel = VkChannel(options, memory=store.memory("vk"))
             if code:
                 fake.fail("groups.getLongPollServer", error_code=code)
             try:
@@ -415,12 +377,13 @@ async def test_long_poll_errors_are_logged_without_the_key(bot, caplog):
 
 async def test_random_id_salt_keeps_new_messages_after_redis_was_wiped(bot):
     user = customer("vk", 535)
-    await bot.channel.send(to_customer(user, "до очистки"), "sb:1")
-    salt_key = bot.channel.store.k("vk", "salt")
-    assert await bot.channel.store.redis.get(salt_key)
+    before, after = to_customer(user, "до очистки"), to_customer(user, "после очистки")
+    await bot.channel.send(before, bot.send_context(before, "sb:1"))
+    memory = bot.store.memory("vk")
+    assert await memory.get("salt", "random_id")
     # Redis wiped: the outbox counter starts again, so delivery keys repeat; so does the salt's absence
-    await bot.channel.store.redis.delete(salt_key)
-    await bot.channel.send(to_customer(user, "после очистки"), "sb:1")
+    await memory.delete("salt", "random_id")
+    await bot.channel.send(after, bot.send_context(after, "sb:1"))
     assert [m.text for m in bot.fake.to(535)] == ["до очистки", "после очистки"]
-    await bot.channel.send(to_customer(user, "после очистки"), "sb:1")  # a retry: VK drops it
+    await bot.channel.send(after, bot.send_context(after, "sb:1"))  # a retry: VK drops it
     assert len(bot.fake.to(535)) == 2

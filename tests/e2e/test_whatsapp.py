@@ -4,13 +4,13 @@ webhooks, the Graph API stand-in for sending and media, and the Telegram stand-i
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from bots.whatsapp import WINDOW
 from core.messages import customer
 from tests.e2e.conftest import telegram_settings
+from tests.e2e.test_whatsapp_adapter import LaterClock
 from tests.fakes.graph_api import FakeGraph
 
 MARIA = "79161234567"
@@ -36,8 +36,15 @@ def wa_settings(fake: FakeGraph, **extra) -> dict:
 
 
 @pytest.fixture
-async def wa_bot(telegram_fake, wa_fake, bot_factory):
-    bot = await bot_factory(**telegram_settings(telegram_fake), **wa_settings(wa_fake))
+def wa_clock():
+    """The WhatsApp channel's clock: a test moves it on to close the 24-hour window."""
+    return LaterClock()
+
+
+@pytest.fixture
+async def wa_bot(telegram_fake, wa_fake, bot_factory, wa_clock):
+    options = {"whatsapp": {"clock": wa_clock}}
+    bot = await bot_factory(**telegram_settings(telegram_fake), **wa_settings(wa_fake), channel_options=options)
     wa_fake.webhook_url = bot.base + "/webhooks/whatsapp"
     return bot
 
@@ -124,10 +131,10 @@ async def test_bad_signature_is_rejected(wa_bot, wa_fake):
     assert not await wa_bot.store.get_user(customer("whatsapp", MARIA))
 
 
-async def test_closed_24_hour_window_is_reported_not_lost(wa_bot, wa_fake, telegram_fake):
+async def test_closed_24_hour_window_is_reported_not_lost(wa_bot, wa_fake, telegram_fake, wa_clock):
     tg = telegram_fake
     topic = await handoff(wa_fake, tg)
-    wa_bot.channels["whatsapp"].clock = lambda: time.time() + WINDOW + 60  # a day later
+    wa_clock.shift = WINDOW + 60  # a day later
     tg.operator_says(topic.thread_id, "Ответ через сутки")
     notice = await tg.wait_for(lambda: topic_texts(tg, topic, "Not delivered"), what="the closed-window notice")
     assert "24-hour window closed at" in notice[0].text and "Ответ через сутки" in notice[0].text

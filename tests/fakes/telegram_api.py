@@ -9,8 +9,11 @@ deleted topic, 5xx, 413, a staff group the bot cannot use: ``staff_exists``, ``s
 
 Test side: ``customer_says`` / ``customer_sends`` / ``press`` / ``operator_says`` / ``operator_press`` queue
 updates (served by getUpdates, or POSTed to the webhook with ``deliver``); ``sent_to`` / ``topic_messages``
-read what the bot sent; ``wait_for(predicate)`` polls. ``customer_edits`` / ``operator_edits`` queue an
-``edited_message``; ``operator_says(..., anonymous=True)`` posts as the group (an anonymous administrator).
+read what the bot sent; ``wait_for(predicate)`` polls; ``polled_past(update)`` says the bot confirmed an
+update (a barrier: it was handled, or given up); ``group_sends()`` lists the successful calls that put
+something into the staff group (``copyMessages``, several messages in one call, counts once).
+``customer_edits`` / ``operator_edits`` queue an ``edited_message``; ``operator_says(..., anonymous=True)``
+posts as the group (an anonymous administrator).
 """
 
 from __future__ import annotations
@@ -53,13 +56,19 @@ INT_FIELDS = {
     "timeout",
     "reply_to_message_id",
 }
-JSON_FIELDS = {"reply_markup", "allowed_updates", "reply_parameters", "entities", "caption_entities"}
+JSON_FIELDS = {"reply_markup", "allowed_updates", "reply_parameters", "entities", "caption_entities", "message_ids"}
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _drop(request: web.Request) -> None:
+    """Close the client's connection at once: it sees the server disconnect, with no answer."""
+    if request.transport is not None:
+        request.transport.abort()
 
 
 @dataclass
@@ -79,6 +88,8 @@ class Sent:
     copy_of: tuple[int, int] | None = None  # (from_chat_id, message_id)
     reply_to: int | None = None
     ts: float = 0.0
+    parse_mode: str | None = None  # as the bot asked: None means the text is shown as it is
+    entities: list | None = None
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -121,6 +132,7 @@ class FakeTelegram:
         self.topics: dict[int, Topic] = {}
         self._topic_ids = itertools.count(2)
         self.callback_answers: list[dict] = []
+        self.staff_calls: list[str] = []  # successful calls that put something into the staff group
         self.webhook: dict | None = None
         self.messages: dict[tuple[int, int], dict] = {}  # (chat, message_id) -> message (what customers sent)
         # switches
@@ -143,6 +155,19 @@ class FakeTelegram:
         self.early_retries = 0  # a send that came before the retry_after it was given
         self._retry_not_before: dict[int, float] = {}
         self.server_errors = 0
+        # faults of the connection (sending calls only): ``fail_until`` answers 500 until that monotonic time;
+        # ``drop_next`` closes the connection before the call is processed (nothing sent); ``lose_reply_next``
+        # processes the call (the message is sent) then closes the connection before answering; ``hang_next``
+        # holds the call ``hang_seconds`` without processing it (the client times out first)
+        self.fail_until = 0.0
+        self.drop_next = 0
+        self.lose_reply_next = 0
+        self.hang_next = 0
+        self.hang_seconds = 30.0
+        self.latency = 0.0  # seconds between processing a sending call and answering it (a real API's delay)
+        self.dropped = 0  # calls dropped before processing
+        self.lost_replies = 0  # calls processed whose answer was lost
+        self.hung = 0
         self.closing = False
 
     # ------------------------------------------------------------------ lifecycle
@@ -337,6 +362,14 @@ class FakeTelegram:
         async with aiohttp.ClientSession() as s, s.post(url, json=update, headers=headers) as r:
             return r.status
 
+    def polled_past(self, update: dict) -> bool:
+        """The bot asked for updates after ``update`` (it confirmed it: handled, or given up)."""
+        return any(m == "getUpdates" and int(p.get("offset") or 0) > update["update_id"] for m, p in self.calls)
+
+    def group_sends(self) -> list[str]:
+        """Every call that put messages (or a topic) into the staff group and succeeded, by method, in order."""
+        return list(self.staff_calls)
+
     def take_update(self) -> dict:
         """Remove the oldest queued update (to POST it to a webhook instead of serving it to getUpdates)."""
         return self._updates.popleft()
@@ -435,13 +468,41 @@ class FakeTelegram:
         handler = getattr(self, f"m_{method}", None)
         if handler is None and method not in SEND_METHODS:
             return self._error(404, f"Not Found: method {method} is not in the stand-in")
-        if method in SEND_METHODS or method == "createForumTopic":
+        sending = method in SEND_METHODS or method in ("createForumTopic", "copyMessages")
+        if sending:
+            fault = await self._fault(request)
+            if fault is not None:
+                return fault
             refusal = self._refuse(method, params)
             if refusal is not None:
                 return refusal
-        if handler is not None:
-            return await handler(params)
-        return self._send(method, params)
+        resp = await handler(params) if handler is not None else self._send(method, params)
+        if sending and resp.status == 200 and int(params.get("chat_id") or 0) == self.staff_chat:
+            self.staff_calls.append(method)
+        if sending and self.latency > 0:
+            await asyncio.sleep(self.latency)
+        if sending and resp.status == 200 and self.lose_reply_next > 0:
+            self.lose_reply_next -= 1
+            self.lost_replies += 1
+            _drop(request)  # processed: the message is out, but the bot never hears so
+        return resp
+
+    async def _fault(self, request: web.Request) -> web.Response | None:
+        """The connection faults switched on (see ``__init__``), before the call is processed."""
+        if self.hang_next > 0:
+            self.hang_next -= 1
+            self.hung += 1
+            await asyncio.sleep(self.hang_seconds)
+            return self._error(500, "Internal Server Error: the stand-in hung")
+        if self.drop_next > 0:
+            self.drop_next -= 1
+            self.dropped += 1
+            _drop(request)
+            return self._error(500, "dropped")  # never read: the connection is closed
+        if time.monotonic() < self.fail_until:
+            self.server_errors += 1
+            return self._error(500, "Internal Server Error")
+        return None
 
     def _refuse(self, method: str, params: dict) -> web.Response | None:
         chat = int(params.get("chat_id", 0))
@@ -501,6 +562,18 @@ class FakeTelegram:
             return self._error(400, "Bad Request: TOPIC_CLOSED")
         return None
 
+    def _copy_record(self, rec: Sent, src: tuple[int, int]) -> None:
+        original = self.messages[src]
+        rec.copy_of = src
+        rec.text = original.get("text") or original.get("caption")
+        for f in FILE_FIELDS:
+            if f in original:
+                obj = original[f]
+                rec.file = (obj[-1] if isinstance(obj, list) else obj)["file_id"]
+                rec.kind = f"copy:{f}"
+        for f in CONTENT_FIELDS & original.keys():
+            rec.kind = f"copy:{f}"
+
     def _send(self, method: str, params: dict) -> web.Response:
         err = self._thread_error(params)
         if err is not None:
@@ -520,6 +593,8 @@ class FakeTelegram:
             reply_markup=params.get("reply_markup"),
             reply_to=reply.get("message_id") or params.get("reply_to_message_id"),
             ts=time.monotonic(),
+            parse_mode=params.get("parse_mode") or None,
+            entities=params.get("entities") or params.get("caption_entities"),
         )
         result: dict[str, Any] = {
             "message_id": mid,
@@ -532,16 +607,7 @@ class FakeTelegram:
             src = (int(params["from_chat_id"]), int(params["message_id"]))
             if src not in self.messages:
                 return self._error(400, "Bad Request: message to copy not found")
-            original = self.messages[src]
-            rec.copy_of = src
-            rec.text = original.get("text") or original.get("caption")
-            for f in FILE_FIELDS:
-                if f in original:
-                    obj = original[f]
-                    rec.file = (obj[-1] if isinstance(obj, list) else obj)["file_id"]
-                    rec.kind = f"copy:{f}"
-            for f in CONTENT_FIELDS & original.keys():
-                rec.kind = f"copy:{f}"
+            self._copy_record(rec, src)
             self.sent.append(rec)
             return self._ok({"message_id": mid})
         if kind == "text":
@@ -600,6 +666,30 @@ class FakeTelegram:
                         await self._cond.wait_for(lambda: bool(self._updates) or self.closing)
         batch = [u for u in self._updates if u["update_id"] >= offset][:limit]
         return self._ok(batch)
+
+    async def m_copyMessages(self, params: dict) -> web.Response:
+        """Several messages of one chat copied in one call: an array of MessageId (missing ones are skipped)."""
+        err = self._thread_error(params)
+        if err is not None:
+            return err
+        chat, source = int(params["chat_id"]), int(params["from_chat_id"])
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            return self._error(400, "Bad Request: message_ids must be a list of 1-100 identifiers")
+        if any(b <= a for a, b in itertools.pairwise(ids)):
+            return self._error(400, "Bad Request: message identifiers must be in a strictly increasing order")
+        thread = params.get("message_thread_id")
+        result = []
+        for message_id in ids:
+            if (source, int(message_id)) not in self.messages:
+                continue
+            mid = next(self._msg_ids[chat])
+            rec = Sent("copyMessages", chat, mid, int(thread) if thread is not None else None, "copy")
+            rec.ts = time.monotonic()
+            self._copy_record(rec, (source, int(message_id)))
+            self.sent.append(rec)
+            result.append({"message_id": mid})
+        return self._ok(result)
 
     async def m_getChat(self, params: dict) -> web.Response:
         chat = int(params.get("chat_id", 0))
@@ -669,6 +759,10 @@ class FakeTelegram:
     async def m_deleteWebhook(self, params: dict) -> web.Response:
         self.webhook = None
         return self._ok(True)
+
+    async def m_getWebhookInfo(self, params: dict) -> web.Response:
+        url = (self.webhook or {}).get("url") or ""
+        return self._ok({"url": url, "has_custom_certificate": False, "pending_update_count": len(self._updates)})
 
     async def m_answerCallbackQuery(self, params: dict) -> web.Response:
         self.callback_answers.append(params)

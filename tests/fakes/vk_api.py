@@ -9,8 +9,9 @@ It speaks HTTP like VK does, so the real vk-api library (and our aiohttp long-po
 
 Test helpers: ``user_writes`` / ``press`` queue customer updates (long poll) and return them (post them to a
 callback URL with ``post_callback``); ``sent`` lists what the community sent; ``wait_sent`` polls for it;
-``fail`` makes the next call(s) of a method fail with a VK error or an HTTP status; ``lp_http_status`` the next
-long-poll request(s) answer an HTTP error; ``post_callback_raw`` posts any bytes to a callback URL.
+``fail`` makes the next call(s) of a method (after ``after`` successful ones) fail with a VK error or an HTTP
+status; ``lp_http_status`` the next long-poll request(s) answer an HTTP error; ``post_callback_raw`` posts any
+bytes to a callback URL.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class Failure:
     http_status: int | None = None  # or an HTTP status
     deliver: bool = False  # messages.send only: deliver, then answer with the failure (a lost answer)
     times: int = 1
+    after: int = 0  # calls of the method that still succeed before the failure starts
 
 
 class FakeVk:
@@ -238,8 +240,9 @@ class FakeVk:
         http_status: int | None = None,
         deliver: bool = False,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        self.failures.append(Failure(method, error_code, http_status, deliver, times))
+        self.failures.append(Failure(method, error_code, http_status, deliver, times, after))
 
     async def wait_polling(self, within: float = 10.0) -> None:
         """Until a long-poll client is connected (VK does not deliver what happened before it asked)."""
@@ -270,6 +273,9 @@ class FakeVk:
     def _take_failure(self, method: str) -> Failure | None:
         for f in self.failures:
             if f.method == method:
+                if f.after > 0:
+                    f.after -= 1
+                    return None
                 f.times -= 1
                 if f.times <= 0:
                     self.failures.remove(f)

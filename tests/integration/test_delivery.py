@@ -1,78 +1,129 @@
-"""The outbox against real Redis, with recording stand-in channels: order, shared limits, retries, merging."""
+"""The outbox and its delivery workers against real Redis, with a recording channel: order, shared limits,
+retries, giving up (through the intake to the desk), merging, multi-part progress, links, waking up."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
-from bots.channel import DeliveryError, Limit, Media
-from bots.delivery import Delivery
-from core.messages import Attachment, Audience, MessageRef, Outbound, StaffKind, UserRef, to_customer, to_staff
+from bots.app import bootstrap
+from bots.delivery import Delivery, DeliveryOptions, Outbox
+from bots.ports import Capabilities, DeliveryError, Limit, Media, SendContext
+from core.config import Settings
+from core.events import OperatorText, StaffPlace
+from core.messages import (
+    Attachment,
+    Audience,
+    Inbound,
+    MessageRef,
+    Operator,
+    Outbound,
+    StaffKind,
+    UserRef,
+    to_customer,
+    to_staff,
+)
 from core.store import Store
 from tests.fakes.telegram_api import free_port
 
+FAQ = Path(__file__).resolve().parents[1] / "data" / "faq_desk.yaml"
+ANNA = UserRef("rec", "1")
+BORIS = UserRef("rec", "2")
+OLGA = Operator("7", "Olga")
+SCALE = 0.05
+
 
 class Recorder:
-    """A channel that records sends; ``script`` maps a text to the errors its next sends raise, ``slow`` to the
-    seconds its next sends hang before they go out."""
+    """A channel (customers and the staff side) that records what it sends.
+
+    ``script`` maps a text to the errors its next sends raise, ``slow`` to the seconds its next sends hang;
+    a text with "|" goes out as several parts (one message each, progress kept by the outbox), and
+    ``part_script`` maps (text, part index) to the errors that part raises. Every staff message sent for a
+    case is linked to it (``ctx.link``), the parts sent by an earlier attempt included."""
 
     name = "rec"
+    capabilities = Capabilities()
 
     def __init__(self, per: float = 1.0, count: int = 1, group: tuple[int, float] = (20, 60.0)):
         self.sent: list[tuple[float, Outbound, str]] = []
         self.staff_sent: list[tuple[float, Outbound, str]] = []
+        self.parts: list[str] = []  # every part that went out, in order
+        self.attempts: list[tuple[str, str]] = []  # (text, ctx.key) of every attempt
         self.script: dict[str, list[Exception]] = {}
+        self.part_script: dict[tuple[str, int], list[Exception]] = {}
         self.slow: dict[str, list[float]] = {}
+        self.fetched: list[bytes] = []
         self.per, self.count, self.group = per, count, group
-        self.media = None
         self.files = {"f1": b"bytes of f1"}
+        self._changed = asyncio.Condition()
 
     def limits(self, out: Outbound) -> list[Limit]:
-        if out.audience == Audience.STAFF:
-            n = 2 if out.kind == StaffKind.CASE_OPENED else 1
-            return [Limit("group", *self.group)] * n
         return [Limit(f"chat:{out.to.user_id}", self.count, self.per), Limit("global", 30, 1.0)]
 
-    async def _maybe_fail(self, out: Outbound) -> None:
+    async def staff_limits(self, out: Outbound) -> list[Limit]:  # may be a coroutine
+        n = 2 if out.kind == StaffKind.CASE_OPENED else 1
+        return [Limit("group", *self.group)] * n
+
+    async def _send(self, out: Outbound, ctx: SendContext, log: list) -> str:
+        self.attempts.append((out.text, ctx.key))
         errors = self.script.get(out.text)
         if errors:
             raise errors.pop(0)
         delays = self.slow.get(out.text)
         if delays:
             await asyncio.sleep(delays.pop(0))
+        for a in out.attachments:
+            self.fetched.append((await ctx.media(a)).data)
+        native = ""
+        for i, part in enumerate(out.text.split("|")):
+            if i < ctx.progress.done:
+                native = ctx.progress.sent[i]
+            else:
+                errors = self.part_script.get((out.text, i))
+                if errors:
+                    raise errors.pop(0)
+                self.parts.append(part)
+                native = f"n{len(self.parts)}"
+                await ctx.progress.mark(i, native)
+            if out.audience == Audience.STAFF and out.case_id:
+                ctx.link("recmsg", native, out.case_id, ttl=3600)
+        async with self._changed:
+            log.append((time.monotonic(), out, ctx.key))
+            self._changed.notify_all()
+        return native
 
-    async def send(self, out: Outbound, key: str) -> str:
-        await self._maybe_fail(out)
-        self.sent.append((time.monotonic(), out, key))
-        return str(len(self.sent))
+    async def send(self, out: Outbound, ctx: SendContext) -> str:
+        return await self._send(out, ctx, self.sent)
 
-    async def send_staff(self, out: Outbound, key: str) -> str:
-        await self._maybe_fail(out)
-        self.staff_sent.append((time.monotonic(), out, key))
-        return str(len(self.staff_sent))
+    async def send_staff(self, out: Outbound, ctx: SendContext) -> str:
+        return await self._send(out, ctx, self.staff_sent)
 
     async def download(self, att: Attachment) -> Media:
         return Media(self.files[att.ref], att.ref)
 
-
-class Desk:
-    def __init__(self):
-        self.failed: list[tuple[Outbound, str]] = []
-
-    async def delivery_failed(self, out: Outbound, reason: str) -> list[Outbound]:
-        self.failed.append((out, reason))
-        if out.audience == Audience.CUSTOMER:
-            return [to_staff(out.case_id or 0, f"not delivered: {reason}", StaffKind.INFO, meta={"undelivered": True})]
-        return []
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> None:  # noqa: ASYNC109
+        """A barrier: until ``condition()`` holds after a send."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(condition)
 
 
-ANNA = UserRef("rec", "1")
-BORIS = UserRef("rec", "2")
-SCALE = 0.05
+@pytest.fixture
+async def core(redis_url, prefix, redis):
+    """The real core (desk, intake, outbox) on the test's prefix, with the real clock: limits and backoffs
+    are measured in real time here."""
+    settings = Settings(
+        REDIS_URL=redis_url, REDIS_PREFIX=prefix, FAQ_PATH=str(FAQ), DEFAULT_LANGUAGE="ru", STAFF_LANGUAGE="en"
+    )
+    core = await bootstrap(settings, notice=None)
+    yield core
+    await core.close()
 
 
 @pytest.fixture
@@ -80,33 +131,37 @@ def rec():
     return Recorder()
 
 
-@pytest.fixture
-def desk():
-    return Desk()
+def make(core, rec, **options) -> Delivery:
+    options.setdefault("time_scale", SCALE)
+    return Delivery(core.outbox, {"rec": rec}, rec, core.intake, DeliveryOptions(**options))
 
 
 @pytest.fixture
-def delivery(store, rec, desk):
-    return Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE, backoff=0.2)
+def delivery(core, rec):
+    return make(core, rec, backoff=0.2)
 
 
-async def test_enqueue_is_durable_and_drain_sends_in_order(store, rec, desk, delivery):
+async def test_enqueue_is_durable_and_drain_sends_in_order(core, rec, delivery, redis_url, prefix):
     outs = [to_customer(ANNA, f"a{i}") for i in range(5)] + [to_customer(BORIS, "b0")]
-    await delivery.enqueue(outs)
-    # another Delivery (another process) sees the same outbox
-    other = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE)
-    assert await other.pending() == 6
-    assert await other.drain(10)
+    await core.outbox.enqueue(outs)
+    # another process (its own connection) sees the same outbox and sends it
+    other_redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        other = Outbox(Store(other_redis, prefix))
+        assert await other.pending() == 6
+        assert await Delivery(other, {"rec": rec}, rec, core.intake, DeliveryOptions(time_scale=SCALE)).drain(10)
+    finally:
+        await other_redis.aclose()
     assert [o.text for _, o, _ in rec.sent if o.to == ANNA] == [f"a{i}" for i in range(5)]
     assert [o.text for _, o, _ in rec.sent if o.to == BORIS] == ["b0"]
-    assert await delivery.pending() == 0
+    assert await core.outbox.pending() == 0 and await core.outbox.empty()
 
 
-async def test_per_chat_limit_spaces_sends_and_is_shared_by_processes(store, rec, desk):
-    a = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE)
-    b = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE)
-    await a.enqueue([to_customer(ANNA, f"a{i}") for i in range(6)])
-    await asyncio.gather(a.drain(10), b.drain(10))
+async def test_per_chat_limit_spaces_sends_and_is_shared_by_processes(core, rec):
+    a = make(core, rec)
+    b = Delivery(Outbox(core.store), {"rec": rec}, rec, core.intake, DeliveryOptions(time_scale=SCALE))  # 2nd worker
+    await core.outbox.enqueue([to_customer(ANNA, f"a{i}") for i in range(6)])
+    assert all(await asyncio.gather(a.drain(10), b.drain(10)))
     times = [t for t, o, _ in rec.sent]
     assert len(times) == 6
     window = 1.0 * SCALE
@@ -114,86 +169,29 @@ async def test_per_chat_limit_spaces_sends_and_is_shared_by_processes(store, rec
     assert [o.text for _, o, _ in rec.sent] == [f"a{i}" for i in range(6)]
 
 
-async def test_group_budget_counts_topic_creation_and_merges_waiting_customer_messages(store, desk):
-    rec = Recorder(group=(3, 60.0))  # 3 per 3 s at this scale: the budget runs out at once
-    d = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE)
+async def test_group_budget_counts_topic_creation_and_merges_waiting_customer_messages(core):
+    rec = Recorder(group=(3, 10.0))  # 3 per 0.5 s at this scale: the budget runs out at once
+    d = make(core, rec)
     photo = Attachment("photo", "f1", "rec")
-    outs = [to_staff(7, "card", StaffKind.CASE_OPENED)]  # 2 units: topic + card
+    outs = [to_staff(7, "card", StaffKind.CASE_OPENED), to_staff(7, "taken", StaffKind.STATUS)]  # 2 units + 1
     outs += [to_staff(7, f"m{i}", StaffKind.CUSTOMER_MESSAGE) for i in range(5)]
     outs += [to_staff(7, "m5", StaffKind.CUSTOMER_MESSAGE, attachments=(photo,))]
     outs += [to_staff(7, "status", StaffKind.STATUS)]
-    await d.enqueue(outs)
+    await core.outbox.enqueue(outs)
     assert await d.drain(15)
     texts = [o.text for _, o, _ in rec.staff_sent]
-    assert texts[0] == "card" and texts[1] == "m0"  # 3 units: no wait yet
+    assert texts[:2] == ["card", "taken"]  # 3 units: no wait yet
     merged = rec.staff_sent[2][1]
-    assert merged.text == "m1\nm2\nm3\nm4\nm5" and merged.attachments == (photo,)
-    assert merged.meta["merged"] == 5
-    assert texts[-1] == "status"
-    assert d.stats["merged"] == 4
+    assert merged.text == "m0\nm1\nm2\nm3\nm4\nm5" and merged.attachments == (photo,)
+    assert merged.meta["merged"] == 6
+    assert texts[-1] == "status" and len(texts) == 4
+    assert d.stats["merged"] == 5 and d.stats["throttled"] >= 1
 
 
-async def test_retry_after_is_honoured_without_using_an_attempt(store, rec, desk, delivery):
-    rec.script["hi"] = [DeliveryError("Too Many Requests: retry after 1", retry_after=0.5)] * 3
-    await delivery.enqueue([to_customer(ANNA, "hi")])
-    t0 = time.monotonic()
-    assert await delivery.drain(10)
-    assert len(rec.sent) == 1
-    assert rec.sent[0][0] - t0 >= 1.5 * 0.95  # three waits of 0.5 s (retry_after is not scaled)
-    assert delivery.stats["rate_limited"] == 3 and not desk.failed
-
-
-async def test_transient_errors_back_off_then_succeed_with_the_same_key(store, rec, desk, delivery):
-    rec.script["hi"] = [DeliveryError("Internal Server Error"), TimeoutError()]
-    await delivery.enqueue([to_customer(ANNA, "hi")])
-    assert await delivery.drain(10)
-    assert len(rec.sent) == 1 and delivery.stats["retried"] == 2 and not desk.failed
-
-
-async def test_permanent_error_gives_up_at_once_and_tells_the_other_side(store, rec, desk, delivery):
-    rec.script["hi"] = [DeliveryError("the customer blocked the bot", permanent=True)]
-    await delivery.enqueue([to_customer(ANNA, "hi", case_id=3), to_customer(ANNA, "after")])
-    assert await delivery.drain(10)
-    assert [(o.text, r) for o, r in desk.failed] == [("hi", "the customer blocked the bot")]
-    assert [o.text for _, o, _ in rec.staff_sent] == ["not delivered: the customer blocked the bot"]
-    assert [o.text for _, o, _ in rec.sent] == ["after"]  # the queue moves on
-
-
-async def test_last_attempt_gives_up(store, rec, desk):
-    d = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE, max_attempts=3, backoff=0.1)
-    rec.script["hi"] = [DeliveryError("Bad Gateway")] * 10
-    await d.enqueue([to_customer(ANNA, "hi", case_id=1)])
-    assert await d.drain(10)
-    assert [r for _, r in desk.failed] == ["Bad Gateway"]
-    assert d.stats["retried"] == 2 and not rec.sent
-
-
-async def test_channels_get_a_media_resolver_for_other_channels_files(store, rec, desk, delivery):
-    assert rec.media is not None
-    media = await rec.media(Attachment("photo", "f1", "rec"))
-    assert media.data == b"bytes of f1"
-    with pytest.raises(DeliveryError):
-        await delivery.fetch_media(Attachment("photo", "x", "nowhere"))
-
-
-async def test_run_loop_sends_what_is_enqueued_later(store, rec, desk, delivery):
-    task = asyncio.create_task(delivery.run())
-    try:
-        await delivery.enqueue([to_customer(ANNA, "late")])
-        for _ in range(200):
-            if rec.sent:
-                break
-            await asyncio.sleep(0.02)
-        assert [o.text for _, o, _ in rec.sent] == ["late"]
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-
-
-async def test_a_copy_only_message_is_not_merged_away(store, desk):
+async def test_a_copy_only_message_is_not_merged_away(core):
     """A location or contact exists only as the original to copy: merging stops at it, it is copied alone."""
-    rec = Recorder(group=(1, 60.0))  # one per 3 s at this scale: the budget is spent after the first send
-    d = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE)
+    rec = Recorder(group=(1, 2.0))  # one per 0.1 s at this scale: the budget is spent after the first send
+    d = make(core, rec)
     location = MessageRef("telegram", "1", "77")
     outs = [
         to_staff(7, "first", StaffKind.CUSTOMER_MESSAGE),
@@ -201,7 +199,7 @@ async def test_a_copy_only_message_is_not_merged_away(store, desk):
         to_staff(7, "", StaffKind.CUSTOMER_MESSAGE, copy_from=location),
         to_staff(7, "later", StaffKind.CUSTOMER_MESSAGE),
     ]
-    await d.enqueue(outs)
+    await core.outbox.enqueue(outs)
     assert await d.drain(20)
     sent = [o for _, o, _ in rec.staff_sent]
     assert [o.text for o in sent] == ["first", "hi", "", "later"]
@@ -209,25 +207,181 @@ async def test_a_copy_only_message_is_not_merged_away(store, desk):
     assert d.stats["merged"] == 0
 
 
-async def test_a_send_that_hangs_is_cut_off_before_the_lease_ends_and_retried(store, rec, desk):
-    d = Delivery(store, desk, {"rec": rec}, rec, time_scale=SCALE, backoff=0.1, lease_seconds=0.5)
+async def test_retry_after_is_honoured_without_using_an_attempt(core, rec):
+    d = make(core, rec, max_attempts=2)
+    rec.script["hi"] = [DeliveryError("Too Many Requests: retry after 1", retry_after=0.1)] * 3
+    await core.outbox.enqueue([to_customer(ANNA, "hi")])
+    t0 = time.monotonic()
+    assert await d.drain(10)
+    assert len(rec.sent) == 1
+    assert rec.sent[0][0] - t0 >= 0.3 * 0.95  # three waits of 0.1 s (retry_after is not scaled)
+    assert d.stats["rate_limited"] == 3 and d.stats["retried"] == 0 and d.stats["failed"] == 0
+
+
+async def test_transient_errors_back_off_then_succeed_with_the_same_key(core):
+    rec = Recorder(per=0.001)  # real time here: the per-chat limit out of the way
+    d = make(core, rec, time_scale=1.0, backoff=0.05)
+    rec.script["hi"] = [DeliveryError("Internal Server Error"), TimeoutError()]
+    await core.outbox.enqueue([to_customer(ANNA, "hi")])
+    started = time.monotonic()
+    assert await d.drain(10)
+    assert len(rec.sent) == 1 and d.stats["retried"] == 2 and d.stats["failed"] == 0
+    assert time.monotonic() - started >= (0.05 + 0.1) * 0.95  # backoff, doubled
+    keys = {key for text, key in rec.attempts}
+    assert len(rec.attempts) == 3 and len(keys) == 1  # one idempotency key across the attempts
+
+
+async def test_a_permanent_error_gives_up_at_once_and_the_desk_tells_the_other_side(core, rec, delivery):
+    await core.intake(Inbound(ANNA, "/operator", "m1", name="Anna"))
+    assert await delivery.drain(10)
+    case_id = rec.staff_sent[0][1].case_id
+    rec.script["Ответ"] = [DeliveryError("the customer blocked the bot", permanent=True)]
+    await core.intake(OperatorText(OLGA, "Ответ", StaffPlace(case_id=case_id), message_id="o1"))
+    await core.outbox.enqueue([to_customer(ANNA, "after")])
+    assert await delivery.drain(10)
+    assert [a[0] for a in rec.attempts].count("Ответ") == 1  # no retry
+    (warning,) = [o for _, o, _ in rec.staff_sent if o.kind == StaffKind.INFO]
+    assert warning.case_id == case_id and "the customer blocked the bot" in warning.text and "Ответ" in warning.text
+    assert [o.text for _, o, _ in rec.sent][-1] == "after"  # the queue moves on
+    (failed,) = [e for e in await core.store.events() if e["type"] == "delivery_failed"]
+    assert failed["reason"] == "the customer blocked the bot" and failed["case"] == str(case_id)
+    assert "Not delivered to the customer" in (await core.store.transcript(case_id))[-1]["text"]
+    assert delivery.stats["failed"] == 1
+
+
+async def test_the_last_attempt_gives_up_and_a_lost_relay_is_told_to_the_customer(core, rec):
+    d = make(core, rec, max_attempts=3, backoff=0.1)
+    await core.intake(Inbound(ANNA, "/operator", "m1", name="Anna"))
+    assert await d.drain(10)
+    rec.script["где ответ?"] = [DeliveryError("Bad Gateway")] * 10
+    await core.intake(Inbound(ANNA, "где ответ?", "m2"))
+    assert await d.drain(10)
+    assert d.stats["retried"] == 2 and d.stats["failed"] == 1
+    assert [text for text, _ in rec.attempts].count("где ответ?") == 3
+    told = rec.sent[-1][1]
+    assert told.to == ANNA and "повторите" in told.text
+    assert [e["reason"] for e in await core.store.events() if e["type"] == "delivery_failed"] == ["Bad Gateway"]
+
+
+async def test_transient_errors_give_up_when_the_message_is_too_old_to_help(core):
+    rec = Recorder(per=0.001)
+    d = make(core, rec, time_scale=1.0, backoff=0.02, max_backoff=0.05, give_up_after=0.3)
+    rec.script["late"] = [DeliveryError("Bad Gateway")] * 1000
+    await core.outbox.enqueue([to_customer(ANNA, "late", case_id=4)])
+    started = time.monotonic()
+    assert await d.drain(10)
+    assert time.monotonic() - started >= 0.3 * 0.95 and d.stats["retried"] >= 3 and d.stats["failed"] == 1
+    (notice,) = [o for _, o, _ in rec.staff_sent]
+    assert notice.case_id == 4 and "Bad Gateway" in notice.text and not rec.sent
+
+
+async def test_an_undeliverable_notice_is_not_reported_in_a_loop(core, rec, delivery):
+    await core.intake(Inbound(ANNA, "/operator", "m1", name="Anna"))
+    assert await delivery.drain(10)
+    case_id = rec.staff_sent[0][1].case_id
+    rec.script["Ответ"] = [DeliveryError("blocked", permanent=True)]
+    notice = "⚠️ Not delivered to the customer: blocked\n« Ответ »"
+    rec.script[notice] = [DeliveryError("staff group gone", permanent=True)]
+    await core.intake(OperatorText(OLGA, "Ответ", StaffPlace(case_id=case_id), message_id="o1"))
+    assert await delivery.drain(10)
+    assert delivery.stats["failed"] == 2  # the reply, then its notice: nothing more
+    assert [e["reason"] for e in await core.store.events() if e["type"] == "delivery_failed"] == [
+        "blocked",
+        "staff group gone",
+    ]
+
+
+async def test_channels_get_a_media_resolver_for_any_channels_files(core, rec, delivery):
+    await core.outbox.enqueue([to_customer(ANNA, "look", attachments=(Attachment("photo", "f1", "rec"),))])
+    assert await delivery.drain(10)
+    assert rec.fetched == [b"bytes of f1"]
+    with pytest.raises(DeliveryError):
+        await delivery.fetch_media(Attachment("photo", "x", "nowhere"))
+
+
+async def test_multi_part_progress_survives_a_retry_and_every_part_is_linked(core, rec, delivery):
+    rec.part_script[("p1|p2|p3", 1)] = [DeliveryError("Bad Gateway")]
+    await core.outbox.enqueue([to_staff(7, "p1|p2|p3", StaffKind.CASE_OPENED)])
+    assert await delivery.drain(10)
+    assert rec.parts == ["p1", "p2", "p3"]  # the part sent before the failure is not sent again
+    assert delivery.stats["retried"] == 1 and len(rec.staff_sent) == 1
+    for native in ("n1", "n2", "n3"):  # links are recorded by the outbox when the entry is done
+        assert await core.store.lookup("recmsg", native) == 7
+        assert 3500 < await core.store.redis.ttl(core.store.keys.ref("recmsg", native)) <= 3600
+
+
+async def test_links_of_a_send_that_failed_are_not_recorded(core, rec, delivery):
+    rec.part_script[("a|b", 1)] = [DeliveryError("chat not found", permanent=True)]
+    await core.outbox.enqueue([to_staff(8, "a|b", StaffKind.STATUS)])
+    assert await delivery.drain(10)
+    assert rec.parts == ["a"] and delivery.stats["failed"] == 1
+    assert await core.store.lookup("recmsg", "n1") is None
+
+
+async def test_a_send_that_hangs_is_cut_off_before_the_lease_ends_and_retried(core, rec):
+    d = make(core, rec, backoff=0.1, lease_seconds=0.5)
     rec.slow["hi"] = [30.0]
-    await d.enqueue([to_customer(ANNA, "hi")])
+    await core.outbox.enqueue([to_customer(ANNA, "hi")])
     t0 = time.monotonic()
     assert await d.drain(10)
     assert time.monotonic() - t0 < 5
     assert [o.text for _, o, _ in rec.sent] == ["hi"]
-    assert d.stats["retried"] == 1 and not desk.failed
+    assert d.stats["retried"] == 1 and d.stats["failed"] == 0
 
 
-async def test_run_survives_redis_being_away(rec, desk):
+async def until(condition: Callable[[], bool], timeout: float = 5) -> None:  # noqa: ASYNC109
+    """A barrier on state this test cannot be told about otherwise: polls ``condition`` until it holds."""
+    async with asyncio.timeout(timeout):
+        while not condition():  # noqa: ASYNC110 - nothing signals it (the worker parked in BLPOP)
+            await asyncio.sleep(0.005)
+
+
+async def test_an_idle_worker_wakes_at_once_for_a_new_entry(core, rec, redis_url, prefix):
+    d = make(core, rec, idle_wait=30.0)  # an idle worker would otherwise sleep 30 s
+    task = asyncio.create_task(d.run())
+    other_redis = aioredis.from_url(redis_url, decode_responses=True)
+    try:
+        await core.outbox.enqueue([to_customer(ANNA, "first")])  # queued in this process
+        await rec.wait_for(lambda: len(rec.sent) == 1)
+        for n, outbox in ((2, Outbox(Store(other_redis, prefix))), (3, core.outbox)):  # another process, then ours
+            await until(lambda: d.outbox._blocked is not None and not d.outbox._blocked.done())  # idle, blocked
+            queued = time.monotonic()
+            await outbox.enqueue([to_customer(BORIS, f"entry {n}")])
+            await rec.wait_for(lambda n=n: len(rec.sent) == n)
+            assert time.monotonic() - queued < 1.0
+        assert [o.text for _, o, _ in rec.sent] == ["first", "entry 2", "entry 3"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await other_redis.aclose()
+
+
+class _Count(logging.Handler):
+    def __init__(self, needle: str, enough: int):
+        super().__init__(logging.ERROR)
+        self.needle, self.enough, self.seen = needle, enough, 0
+        self.reached = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.needle in record.getMessage():
+            self.seen += 1
+            if self.seen >= self.enough:
+                self.reached.set()
+
+
+async def test_run_survives_redis_being_away(rec, core):
     dead = aioredis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
-    d = Delivery(Store(dead, "test:dead:"), desk, {"rec": rec}, rec, time_scale=SCALE, max_backoff=0.2)
+    outbox = Outbox(Store(dead, "test:dead:"))
+    d = Delivery(outbox, {"rec": rec}, rec, core.intake, DeliveryOptions(time_scale=SCALE, max_backoff=0.05))
+    errors = _Count("cannot reach the queue", enough=3)
+    logger = logging.getLogger("bots.delivery.worker")
+    logger.addHandler(errors)
     task = asyncio.create_task(d.run())
     try:
-        await asyncio.sleep(1.0)
+        await asyncio.wait_for(errors.reached.wait(), 10)  # it failed three times, and went on trying
         assert not task.done(), task.exception() if task.done() else None
     finally:
+        logger.removeHandler(errors)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await dead.aclose()

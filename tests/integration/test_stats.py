@@ -1,52 +1,46 @@
 """Managers' figures from the event log, after conversations driven through the real desk."""
 
 import asyncio
-import itertools
 import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from core import stats
-from core.desk import SupportDesk
-from core.faq import FaqMatcher, load_faq
-from core.messages import Inbound, Operator, UserRef
-
-FAQ = Path(__file__).resolve().parents[1] / "data" / "faq_desk.yaml"
-OLGA = Operator("7", "Olga")
-_ids = itertools.count(1)
+from core.messages import StaffKind, UserRef
 
 
-def say(desk, user, text="", payload=None):
-    return desk.handle(Inbound(user, text, str(next(_ids)), payload=payload, name=user.user_id))
-
-
-async def drive(store, clock):
-    desk = SupportDesk(store, FaqMatcher(load_faq(FAQ)), clock=clock)
+async def drive(conversation):
+    """Four customers on three channels, through the intake, the desk and the outbox; an operator answers."""
+    conv = await conversation(channels=("telegram", "vk", "whatsapp"))
+    clock = conv.core.store.clock
     a, b, c, d = (UserRef("telegram", "a"), UserRef("vk", "b"), UserRef("whatsapp", "c"), UserRef("vk", "d"))
-    await say(desk, a, "Как сбросить пароль?")  # settled by the FAQ
-    await say(desk, b, "Сколько идёт доставка?")
-    await say(desk, b, payload="nohelp:delivery_time")
-    outs = await say(desk, b, payload="op:not_helped")  # handed off after an answer that did not help
-    case_b = outs[-1].case_id
-    await say(desk, c, "Мой холодильник поёт по ночам")
-    outs = await say(desk, c, payload="op:no_match")
-    case_c = outs[-1].case_id
-    await say(desk, d, "/operator")
+
+    def case_of(outs):
+        return conv.staff_msgs(outs, StaffKind.CASE_OPENED)[0].case_id
+
+    await conv.say("Как сбросить пароль?", user=a, name="a")  # settled by the FAQ
+    await conv.say("Сколько идёт доставка?", user=b, name="b")
+    await conv.press("nohelp:delivery_time", user=b, name="b")
+    # handed off after an answer that did not help
+    case_b = case_of(await conv.press("op:not_helped", user=b, name="b"))
+    await conv.say("Мой холодильник поёт по ночам", user=c, name="c")
+    case_c = case_of(await conv.press("op:no_match", user=c, name="c"))
+    await conv.say("/operator", user=d, name="d")
     clock.advance(60)
-    await desk.operator_message(case_b, OLGA, "hi")
+    await conv.operator("hi", case_id=case_b)
     clock.advance(60)
-    await desk.operator_message(case_c, OLGA, "hi")
+    await conv.operator("hi", case_id=case_c)
     clock.advance(300)
-    await desk.operator_command(case_b, "resolve", OLGA)
-    await say(desk, b, payload=f"rate:{case_b}:4")
-    await desk.operator_command(case_c, "resolve", OLGA)
-    await say(desk, c, payload=f"rate:{case_c}:2")
+    await conv.button(case_b, "resolve")
+    await conv.press(f"rate:{case_b}:4", user=b, name="b")
+    await conv.button(case_c, "resolve")
+    await conv.press(f"rate:{case_c}:2", user=c, name="c")
+    return conv
 
 
-async def test_report_figures(store, clock):
-    await drive(store, clock)
+async def test_report_figures(store, conversation):
+    await drive(conversation)
     r = await stats.compute(store)
     assert r.customers == 4
     assert r.deflected_customers == 1 and r.deflection_rate == 0.25
@@ -65,14 +59,14 @@ async def test_report_figures(store, clock):
     assert "settled by the FAQ alone: 1 (25%)" in text and "холодильник" in text
 
 
-async def test_since_filters_old_events(store, clock):
-    await drive(store, clock)
+async def test_since_filters_old_events(store, clock, conversation):
+    await drive(conversation)
     r = await stats.compute(store, since=clock() + 1)
     assert r.customers == 0 and r.handoffs == 0 and r.deflection_rate is None
 
 
-async def test_stats_command(store, clock, redis_url, prefix):
-    await drive(store, clock)
+async def test_stats_command(conversation, redis_url, prefix):
+    await drive(conversation)
     env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
     run = await asyncio.to_thread(
         subprocess.run,

@@ -176,3 +176,36 @@ def test_confidence_is_monotone_in_the_raw_log_odds() -> None:
         m._logit = lambda i, j, cent, near, x=x: x  # type: ignore[method-assign]
         confs.append(m._confidence(0, 1, np.zeros(1), np.zeros(1), cover=0.5))
     assert all(a <= b for a, b in itertools.pairwise(confs))
+
+
+def test_confidence_below_the_answer_level_is_monotone_and_capped() -> None:
+    from core.faq import calibrate
+
+    for shift in (0.0, -0.5):
+        for margin, cover, words in ((0.3, 1.0, 4), (-0.5, 0.6, 1), (2.5, 0.9, 12)):
+            xs = [x / 10 for x in range(-60, 60)]
+            confs = [calibrate.confidence(x, shift, cover, margin, words) for x in xs]
+            assert all(a <= b for a, b in itertools.pairwise(confs))
+            # below the answer level the band fit never reaches the answer threshold; above it, the answer fit rules
+            for x, c in zip(xs, confs, strict=True):
+                z = calibrate.shifted(x, shift)
+                assert (c >= DEFAULT_ANSWER_THRESHOLD) == calibrate.answer_level(z)
+
+
+def test_weekend_days_are_also_read_as_weekends() -> None:
+    from core.faq.normalize import expansions
+
+    assert expansions(normalize("do you work on sundays?").split()) == ["weekends"]
+    assert expansions(normalize("Вы в воскресенье работаете? А в субботу?").split()) == ["выходные"]
+    assert expansions(normalize("are you open on weekends").split()) == []
+    assert expansions(["monday"]) == []
+
+
+def test_content_known_ignores_function_words() -> None:
+    from core.faq import calibrate
+
+    known = {"parcel", "заказ"}.__contains__
+    assert calibrate.content_known(["where", "is", "my", "parcel", "though"], known) == 1.0
+    assert calibrate.content_known(["how", "are", "you"], known) == 0.0  # no content words at all
+    assert calibrate.content_known(["где", "мой", "заказ", "ало"], known) == 0.5
+    assert calibrate.content_known(["tell", "me", "a", "joke"], known) == 0.0

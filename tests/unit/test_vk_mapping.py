@@ -5,7 +5,8 @@ from __future__ import annotations
 import requests
 from vk_api.exceptions import ApiError, ApiHttpError
 
-from bots.vk import RebasedSession, _attachments, _our_payload, _split, random_id, vk_error
+from bots.kit import split_text
+from bots.vk import RebasedSession, _attachments, _our_payload, random_id, vk_error
 
 
 def api_error(code: int, msg: str = "msg") -> ApiError:
@@ -112,5 +113,5 @@ def test_payloads():
 
 
 def test_split_long_text():
-    parts = _split("a" * 5000, 4096)
+    parts = split_text("a" * 5000, 4096)
     assert [len(p) for p in parts] == [4096, 904]

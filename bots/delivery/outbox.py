@@ -1,0 +1,285 @@
+"""The outbox in Redis: entries queued per destination, claimed by any process, done once.
+
+Entries are added inside an intake's unit of work (``add``), so they become visible together with the event's
+other effects. A worker ``claim``s due destinations (a lease per destination: one sender at a time, order
+kept) and gets each head entry in the same round trip; ``done`` removes it, moves the rate-limit entries of
+the send to "now" and lets the destination go, in one Lua step. Idle workers block on ``outbox:wake``
+(``wait``) instead of polling. A multi-part send records each part as it goes out (``EntryProgress``): a retry
+after a crash or an error sends only the parts that are missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.messages import Audience, Outbound
+from core.store import Store, Unit
+
+WAKE_MAX = 64
+
+# KEYS: ready. ARGV: now, how many, lease ms, worker id, outbox key prefix.
+# -> {next due time or '', then per claimed destination: dest, token, entry id, n, entry hash fields (n)}
+CLAIM_LUA = """
+local now, want, px, me, p = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
+local out = {''}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, want * 2)
+local got = 0
+for _, dest in ipairs(due) do
+  if got >= want then break end
+  local token = me .. ':' .. dest
+  if redis.call('SET', p .. 'lease:' .. dest, token, 'NX', 'PX', px) then
+    local head = redis.call('LINDEX', p .. 'q:' .. dest, 0)
+    if not head then
+      redis.call('ZREM', KEYS[1], dest)
+      redis.call('DEL', p .. 'lease:' .. dest)
+    else
+      local h = redis.call('HGETALL', p .. 'msg:' .. head)
+      out[#out + 1] = dest
+      out[#out + 1] = token
+      out[#out + 1] = head
+      out[#out + 1] = #h
+      for i = 1, #h do out[#out + 1] = h[i] end
+      got = got + 1
+    end
+  end
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if nxt[2] then out[1] = nxt[2] end
+return out
+"""
+
+# KEYS: queue, ready, entry, lease. ARGV: entry id, dest, next score, token, now, number of links, then per link:
+# key, case id, ttl (0: none); then rate key/member pairs. Removes a sent (or given-up) entry, records the links
+# of what was sent, moves its rate entries to now, reschedules or retires its destination, lets the lease go.
+DONE_LUA = """
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('DEL', KEYS[3])
+if redis.call('LLEN', KEYS[1]) > 0 then
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+else
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  if ARGV[i + 2] ~= '0' then redis.call('SET', ARGV[i], ARGV[i + 1], 'EX', ARGV[i + 2])
+  else redis.call('SET', ARGV[i], ARGV[i + 1]) end
+  i = i + 3
+end
+for j = i, #ARGV, 2 do redis.call('ZADD', ARGV[j], 'XX', ARGV[5], ARGV[j + 1]) end
+if redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
+return 1
+"""
+
+# KEYS: ready, lease. ARGV: dest, when, token. Try the destination again later; let the lease go.
+LATER_LUA = """
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+
+def destination(out: Outbound) -> str:
+    if out.audience == Audience.CUSTOMER and out.to is not None:
+        return f"c:{out.to.channel}:{out.to.user_id}"
+    return f"s:{out.case_id}"
+
+
+@dataclass
+class Entry:
+    """A claimed outbox entry (its destination's lease is ours until ``done`` or ``later``)."""
+
+    id: str
+    dest: str
+    token: str
+    out: Outbound
+    attempts: int
+    created: float
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+class EntryProgress:
+    """Which parts of a multi-part send went out, kept in the entry's hash (``parts``)."""
+
+    def __init__(self, outbox: Outbox, entry: Entry):
+        self.outbox = outbox
+        self.entry = entry
+        self.sent: list[str] = json.loads(entry.fields.get("parts") or "[]")
+
+    @property
+    def done(self) -> int:
+        return len(self.sent)
+
+    async def mark(self, part: int, native_id: str) -> None:
+        if part < len(self.sent):
+            return
+        self.sent.append(native_id)
+        key = self.outbox.store.keys.outbox_msg(self.entry.id)
+        await self.outbox.redis.hset(key, "parts", json.dumps(self.sent))
+
+
+class Outbox:
+    def __init__(self, store: Store, *, lease_seconds: float = 120.0):
+        self.store = store
+        self.redis = store.redis
+        self.keys = store.keys
+        self.clock = store.clock
+        self.lease_seconds = lease_seconds
+        self.worker = uuid.uuid4().hex[:12]
+        self._claim = self.redis.register_script(CLAIM_LUA)
+        self._done = self.redis.register_script(DONE_LUA)
+        self._later = self.redis.register_script(LATER_LUA)
+        self._local = asyncio.Event()
+        self._blocked: asyncio.Task | None = None
+
+    # ------------------------------------------------------------------ adding
+    def ops(self, outs: list[Outbound], now: float) -> list[list[str]]:
+        """The Redis commands that queue ``outs`` (in order per destination) and wake a worker."""
+        k = self.keys
+        ops: list[list[str]] = []
+        for out in outs:
+            entry_id = uuid.uuid4().hex
+            dest = destination(out)
+            ops.append(["HSET", k.outbox_msg(entry_id), "out", out.to_json(), "dest", dest, "attempts", "0",
+                        "created", repr(now)])  # fmt: skip
+            ops.append(["RPUSH", k.outbox_queue(dest), entry_id])
+            ops.append(["ZADD", k.outbox_ready, "NX", repr(now), dest])
+        if outs:
+            ops.append(["LPUSH", k.outbox_wake, "1"])
+            ops.append(["LTRIM", k.outbox_wake, "0", str(WAKE_MAX - 1)])
+        return ops
+
+    def add(self, unit: Unit, outs: list[Outbound]) -> None:
+        """Queue ``outs`` as part of ``unit`` (visible when it commits)."""
+        unit.ops.extend(self.ops(outs, unit.now))
+
+    async def enqueue(self, outs: list[Outbound]) -> None:
+        """Queue ``outs`` now (durable in Redis when this returns)."""
+        if not outs:
+            return
+        async with self.redis.pipeline(transaction=True) as p:
+            for op in self.ops(outs, self.clock()):
+                p.execute_command(*op)
+            await p.execute()
+        self.woken()
+
+    def woken(self) -> None:
+        """Something was queued by this process: its own idle worker need not wait for Redis to tell it."""
+        self._local.set()
+
+    # ------------------------------------------------------------------ claiming
+    async def claim(self, want: int) -> tuple[list[Entry], float | None]:
+        """Up to ``want`` due destinations with their head entries; and when the next one is due."""
+        from core.messages import Outbound as _Out
+
+        raw = await self._claim(
+            keys=[self.keys.outbox_ready],
+            args=[repr(self.clock()), want, int(self.lease_seconds * 1000), self.worker, self.keys.outbox_prefix],
+        )
+        next_due = float(raw[0]) if raw[0] else None
+        entries: list[Entry] = []
+        i = 1
+        while i < len(raw):
+            dest, token, entry_id, n = raw[i], raw[i + 1], raw[i + 2], int(raw[i + 3])
+            flat = raw[i + 4 : i + 4 + n]
+            i += 4 + n
+            fields = dict(zip(flat[::2], flat[1::2], strict=True))
+            if not fields.get("out"):  # lost its body (should not happen): drop it from the queue
+                await self.done(Entry(entry_id, dest, token, None, 0, 0.0), [])  # type: ignore[arg-type]
+                continue
+            entries.append(
+                Entry(
+                    entry_id,
+                    dest,
+                    token,
+                    _Out.from_json(fields["out"]),
+                    int(fields.get("attempts") or 0),
+                    float(fields.get("created") or 0),
+                    fields,
+                )
+            )
+        return entries, next_due
+
+    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Idle: until something is queued (by any process) or ``timeout`` passes. One Redis call at most."""
+        if self._local.is_set():
+            self._local.clear()
+            return
+        if self._blocked is None or self._blocked.done():
+            if self._blocked is not None:
+                with contextlib.suppress(Exception):
+                    self._blocked.result()
+            # BLPOP takes whole milliseconds; the call stays pending (never cancelled mid-read) if we wake locally
+            self._blocked = asyncio.create_task(self.redis.blpop([self.keys.outbox_wake], timeout=max(timeout, 0.01)))
+        local = asyncio.create_task(self._local.wait())
+        try:
+            await asyncio.wait([self._blocked, local], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            local.cancel()
+        self._local.clear()
+
+    # ------------------------------------------------------------------ finishing
+    def progress(self, entry: Entry) -> EntryProgress:
+        return EntryProgress(self, entry)
+
+    async def done(
+        self, entry: Entry, taken: list[tuple[str, str]], links: list[tuple[str, str, int, int]] = ()
+    ) -> None:
+        """The entry is sent (or given up): remove it, record ``links`` (kind, native id, case id, ttl), move
+        its rate entries to now, release the lease; one round trip."""
+        k = self.keys
+        args: list[Any] = [entry.id, entry.dest, repr(self.clock()), entry.token, repr(self.clock()), len(links)]
+        for kind, native_id, case_id, ttl in links:
+            args += [k.ref(kind, native_id), case_id, ttl]
+        for key, member in taken:
+            args += [key, member]
+        await self._done(
+            keys=[k.outbox_queue(entry.dest), k.outbox_ready, k.outbox_msg(entry.id), k.outbox_lease(entry.dest)],
+            args=args,
+        )
+
+    async def later(self, entry: Entry, when: float, **fields: Any) -> None:
+        """Try the destination again at ``when`` (updating the entry's ``fields``); release the lease."""
+        k = self.keys
+        if fields:
+            await self.redis.hset(k.outbox_msg(entry.id), mapping={f: str(v) for f, v in fields.items()})
+        await self._later(keys=[k.outbox_ready, k.outbox_lease(entry.dest)], args=[entry.dest, repr(when), entry.token])
+
+    async def replace_out(self, entry: Entry, out: Outbound, absorbed: list[str]) -> None:
+        """The head now carries ``out`` (merged from the entries ``absorbed``, which leave the queue)."""
+        k = self.keys
+        async with self.redis.pipeline(transaction=True) as p:
+            p.hset(k.outbox_msg(entry.id), "out", out.to_json())
+            for other in absorbed:
+                p.lrem(k.outbox_queue(entry.dest), 1, other)
+                p.delete(k.outbox_msg(other))
+            await p.execute()
+
+    async def following(self, entry: Entry, n: int = 49) -> list[tuple[str, Outbound | None]]:
+        """The entries queued right behind ``entry`` for the same destination."""
+        k = self.keys
+        ids = await self.redis.lrange(k.outbox_queue(entry.dest), 1, n)
+        if not ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as p:
+            for other in ids:
+                p.hget(k.outbox_msg(other), "out")
+            bodies = await p.execute()
+        return [(i, Outbound.from_json(b) if b else None) for i, b in zip(ids, bodies, strict=True)]
+
+    async def pending(self) -> int:
+        """Entries waiting in the outbox (all destinations)."""
+        dests = await self.redis.zrange(self.keys.outbox_ready, 0, -1)
+        if not dests:
+            return 0
+        async with self.redis.pipeline(transaction=False) as p:
+            for dest in dests:
+                p.llen(self.keys.outbox_queue(dest))
+            return sum(await p.execute())
+
+    async def empty(self) -> bool:
+        return not await self.redis.zcard(self.keys.outbox_ready)

@@ -1,0 +1,443 @@
+"""The customer side of the desk: messages, buttons, commands, edits; FAQ answers, handoffs and ratings."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from core import cases as lifecycle
+from core.cards import card_buttons, fmt_time, recent_conversation
+from core.cases import Case, CaseStatus, HandoffReason, TransitionError
+from core.desk.language import asks_for_human, complains, conversation_language
+from core.events import CustomerEdit
+from core.faq import Band, FaqEntry, fix_layout
+from core.messages import Button, Inbound, Outbound, StaffKind, UserRef, to_customer, to_staff
+from core.store import Unit
+from core.texts import detect_language, t
+
+if TYPE_CHECKING:
+    from core.desk import SupportDesk
+
+COMMANDS = {
+    "start": "start",
+    "старт": "start",
+    "начать": "start",
+    "help": "help",
+    "помощь": "help",
+    "operator": "operator",
+    "оператор": "operator",
+    "human": "operator",
+    "status": "status",
+    "статус": "status",
+    "cancel": "cancel",
+    "отмена": "cancel",
+}
+_CHOICE = re.compile(r"[0-9]{1,2}")  # a typed button number (ASCII digits only)
+COMMAND = re.compile(r"^/([^\s@]+)(?:@\S+)?\s*(.*)$", re.S)
+LABEL_MAX = 60
+BUTTONS_TTL = 24 * 3600  # a typed number presses a button offered at most this long ago
+COMMENT_WINDOW = 3600  # a message this soon after a rating is taken as its comment
+UNSUPPORTED_NOTICE_EVERY = 3600  # "that kind of message is not supported": at most once an hour
+
+
+class CustomerSide:
+    async def _customer(self: SupportDesk, event: Inbound, u: Unit) -> list[Outbound]:
+        user = event.sender
+        if await u.is_banned(user):
+            u.count_dropped(user)
+            u.record("banned_dropped", customer=user.key)
+            return []
+        outs = await self._converse(event, u)
+        self.remember_buttons(u, outs)
+        if event.reply_window is not None:
+            outs += await self._window_note(event, u)
+        return outs
+
+    async def _window_note(self: SupportDesk, event: Inbound, u: Unit) -> list[Outbound]:
+        """Show in the case's topic until when free-form replies are possible (a platform with a reply window):
+        once per case, and again when the customer writes after the window had closed."""
+        case = await u.open_case_of(event.sender)
+        if case is None or (case.extra.get("window_noted") and not event.window_reopened):
+            return []
+        u.save_case(replace(case, extra={**case.extra, "window_noted": "1"}))
+        closes = fmt_time(event.reply_window, self.options.staff_language, self.options.timezone)
+        text = self.st("window", channel=case.channel_title, closes=closes)
+        return [to_staff(case.id, text, StaffKind.INFO, meta={"window_closes": event.reply_window})]
+
+    async def _converse(self: SupportDesk, event: Inbound, u: Unit) -> list[Outbound]:
+        return await self._converse_with(event, await u.get_user(event.sender), u)
+
+    async def _converse_with(self: SupportDesk, event: Inbound, state: dict[str, str], u: Unit) -> list[Outbound]:
+        user = event.sender
+        text = (event.text or "").strip()
+        lang = self._language(text, event, state)
+        profile: dict[str, str | None] = {"lang": lang}
+        if event.name:
+            profile["name"] = event.name
+        if event.handle:
+            profile["handle"] = event.handle
+        if not state:
+            u.record("conversation_started", customer=user.key, channel=user.channel, lang=lang)
+        if any(state.get(k) != v for k, v in profile.items() if v is not None):
+            u.update_user(user, **profile)
+        state.update({k: v for k, v in profile.items() if v is not None})
+
+        if event.unsupported:
+            return await self._unsupported(event, state, lang, u)
+        payload = event.payload
+        if payload is None and text:
+            payload = _typed_label(text, state)
+        if payload is None and _CHOICE.fullmatch(text):
+            number = int(text)
+            offered = json.loads(state.get("buttons") or "[]")
+            fresh = self.clock() - float(state.get("buttons_at") or 0) <= BUTTONS_TTL
+            if fresh and 1 <= number <= len(offered):
+                payload = offered[number - 1]
+            elif state.get("rate_case") and 1 <= number <= 5:  # the rating asked for, even after other messages
+                payload = f"rate:{state['rate_case']}:{number}"
+        if payload:
+            return await self._on_payload(event, payload, state, lang, u)
+
+        command = COMMAND.match(text)
+        name = COMMANDS.get(command.group(1).lower()) if command else None
+        if name is not None:
+            return await self._on_command(event, name, state, lang, u)
+        if state.get("comment_case") and text and not command:
+            return await self._comment(event, text, state, lang, u)
+
+        case = await u.open_case_of(user)
+        if case is not None:  # everything else, "/home is full" included, goes to the operator
+            return await self._relay(case, event, text, u)
+        if command or text == "/":
+            shown = "/" + command.group(1) if command else "/"
+            return [to_customer(user, t("unknown_command", lang, command=shown))]
+
+        u.record("message", customer=user.key, channel=user.channel)
+        if not text and event.attachments:
+            u.push_recent(user, "customer", text, event.attachments)
+            return [self._offer_operator(user, lang, "attachment_no_case", HandoffReason.ATTACHMENT)]
+        if not text:
+            return [to_customer(user, t("empty_message", lang))]
+        u.push_recent(user, "customer", text, event.attachments)
+        if complains(text):
+            return await self._handoff(event, state, lang, HandoffReason.COMPLAINT, u)
+        if asks_for_human(text):
+            return await self._handoff(event, state, lang, HandoffReason.REQUESTED, u)
+        small_talk = _small_talk(text)
+        if small_talk:
+            u.record("small_talk", customer=user.key, kind=small_talk)
+            return [to_customer(user, t(small_talk, lang))]
+        if not any(ch.isalnum() for ch in text):  # emoji, punctuation: nothing to look up
+            return [to_customer(user, t("no_words", lang))]
+        return self._answer(user, text[: self.options.max_chars], state, lang, u)
+
+    async def _unsupported(self: SupportDesk, event: Inbound, state: dict[str, str], lang: str, u: Unit):
+        """A message the platform could not pass on: the operator of an open case sees it; the customer is told
+        at most once an hour (not for every such message), and no FAQ answer is looked up."""
+        outs: list[Outbound] = []
+        case = await u.open_case_of(event.sender)
+        if case is not None:
+            outs += await self._relay(case, event, event.text, u)
+        if self.clock() - float(state.get("unsupported_at") or 0) >= UNSUPPORTED_NOTICE_EVERY:
+            u.update_user(event.sender, unsupported_at=repr(self.clock()))
+            outs.append(to_customer(event.sender, t("unsupported_message", lang)))
+        return outs
+
+    def _language(self: SupportDesk, text: str, event: Inbound, state: dict[str, str]) -> str:
+        """The conversation's language (``core.desk.language``): from the customer's real words only."""
+        words = COMMAND.sub(r"\2", text) if text.startswith("/") else text
+        return conversation_language(
+            words, state.get("lang"), event.language, self.options.default_language, self.knows_word
+        )
+
+    def _answer(self: SupportDesk, user: UserRef, text: str, state: dict[str, str], lang: str, u: Unit):
+        match = self.matcher.match(text)
+        tried = json.loads(state.get("tried") or "[]")
+        best = match.best
+        if match.band in (Band.ANSWER, Band.ANSWER_ALTERNATIVES) and best is not None:
+            entry = best.entry
+            others = match.alternatives if match.band is Band.ANSWER_ALTERNATIVES else ()
+            u.record(
+                "faq_answered",
+                customer=user.key,
+                entry=entry.id,
+                score=f"{best.score:.3f}",
+                band=str(match.band),
+                alternatives=",".join(c.entry.id for c in others) or None,
+            )
+            tried.append([entry.id, round(best.score, 3)])
+            u.update_user(user, tried=json.dumps(tried[-10:]))
+            u.push_recent(user, "bot", f"FAQ answer: {entry.id}")
+            if not others:
+                return [to_customer(user, entry.answer(lang), buttons=_answer_buttons(entry, lang), lang=lang)]
+            buttons = tuple(Button(entry_label(c.entry, lang), f"faq:{c.entry.id}") for c in others)
+            buttons += (Button(t("btn_operator", lang), "op:not_helped"),)
+            text = entry.answer(lang) + "\n\n" + t("not_it", lang)
+            return [to_customer(user, text, buttons=buttons, lang=lang)]
+        if match.band is Band.SUGGEST:
+            ids = [c.entry.id for c in match.candidates]
+            u.record(
+                "faq_suggested",
+                customer=user.key,
+                entries=",".join(ids),
+                entry=ids[0],
+                score=f"{match.candidates[0].score:.3f}",
+            )
+            tried += [[c.entry.id, round(c.score, 3)] for c in match.candidates]
+            u.update_user(user, tried=json.dumps(tried[-10:]))
+            u.push_recent(user, "bot", "Suggested: " + ", ".join(ids))
+            buttons = tuple(Button(entry_label(c.entry, lang), f"faq:{c.entry.id}") for c in match.candidates)
+            buttons += (Button(t("btn_none_of_these", lang), "op:no_match"),)
+            return [to_customer(user, t("suggest", lang), buttons=buttons, lang=lang)]
+        u.record(
+            "faq_no_match",
+            customer=user.key,
+            entry=best.entry.id if best else None,
+            score=f"{best.score:.3f}" if best else "0",
+            text=text[:200],
+        )
+        return [self._offer_operator(user, lang, "no_match", HandoffReason.NO_MATCH)]
+
+    @staticmethod
+    def _offer_operator(user: UserRef, lang: str, text_key: str, reason: str) -> Outbound:
+        buttons = (Button(t("btn_operator", lang), f"op:{reason}"), Button(t("btn_rephrase", lang), "rephrase"))
+        return to_customer(user, t(text_key, lang), buttons=buttons, lang=lang)
+
+    async def _on_payload(self: SupportDesk, event: Inbound, payload: str, state, lang: str, u: Unit):
+        user = event.sender
+        kind, _, arg = payload.partition(":")
+        if kind == "faq" and arg in self.entries:
+            entry = self.entries[arg]
+            u.record("faq_chosen", customer=user.key, entry=entry.id)
+            u.push_recent(user, "bot", f"FAQ answer (chosen): {entry.id}")
+            return [to_customer(user, entry.answer(lang), buttons=_answer_buttons(entry, lang), lang=lang)]
+        if kind == "nohelp":
+            u.record("faq_not_helped", customer=user.key, entry=arg or None)
+            u.push_recent(user, "customer", f"(the answer {arg} did not help)")
+            return [self._offer_operator(user, lang, "not_helped", HandoffReason.NOT_HELPED)]
+        if kind == "op":
+            reason = arg if arg in HandoffReason._value2member_map_ else HandoffReason.REQUESTED
+            return await self._handoff(event, state, lang, reason, u)
+        if kind == "rephrase":
+            return [to_customer(user, t("rephrase_hint", lang))]
+        if kind == "rate":
+            case_no, _, stars = arg.partition(":")
+            if case_no.isdigit() and stars.isdigit():
+                return await self._rate(user, int(case_no), int(stars), lang, u)
+        return [to_customer(user, t("choice_expired", lang))]
+
+    async def _on_command(self: SupportDesk, event: Inbound, name: str, state, lang: str, u: Unit):
+        user = event.sender
+        u.record("command", customer=user.key, command=name)
+        if name == "start":
+            u.update_user(user, buttons=None)
+            return [to_customer(user, t("greeting", lang))]
+        if name == "help":
+            return [to_customer(user, t("help", lang))]
+        if name == "operator":
+            return await self._handoff(event, state, lang, HandoffReason.REQUESTED, u)
+        if name == "status":
+            cases = await u.cases_of(user)
+            if not cases:
+                return [to_customer(user, t("status_none", lang))]
+            lines = [t("status_header", lang)] + [
+                t(
+                    "status_line",
+                    lang,
+                    number=c.number,
+                    status=t(f"status.{c.status}", lang),
+                    created=time.strftime("%d.%m.%Y %H:%M", time.gmtime(c.created_at)),
+                )
+                for c in reversed(cases)
+            ]
+            return [to_customer(user, "\n".join(lines))]
+        # cancel: close the open case, or drop whatever choice was pending
+        case = await u.open_case_of(user)
+        u.update_user(user, buttons=None, tried=None)
+        if case is None:
+            return [to_customer(user, t("cancel_nothing", lang))]
+        old = case.status
+        case = lifecycle.move(case, CaseStatus.CANCELLED, self.clock(), closed_by="customer")
+        u.save_case(case)
+        u.log(case.id, "system", "The customer closed the case (/cancel)")
+        u.record("status", case=case.id, old=old, new=case.status, by="customer")
+        return [
+            to_customer(user, t("cancel_case", lang, number=case.number)),
+            to_staff(
+                case.id,
+                self.st("customer_cancelled", number=case.number),
+                StaffKind.STATUS,
+                meta={"title": case.topic_title()},
+            ),
+        ]
+
+    async def _handoff(self: SupportDesk, event: Inbound, state, lang: str, reason: str, u: Unit):
+        user = event.sender
+        existing = await u.open_case_of(user)
+        if existing is not None:
+            status = t(f"status.{existing.status}", lang)
+            return [to_customer(user, t("already_open", lang, number=existing.number, status=status))]
+        best: dict[str, float] = {}  # the best score per entry, in the order tried
+        for e, s in json.loads(state.get("tried") or "[]"):
+            best[e] = max(float(s), best.get(e, 0.0))
+        case = Case(
+            id=await u.next_case_id(),
+            customer=user,
+            status=CaseStatus.ACCEPTED,
+            created_at=self.clock(),
+            language=lang,
+            customer_name=state.get("name", ""),
+            customer_handle=state.get("handle", ""),
+            reason=reason,
+            tried=tuple(best.items()),
+            escalated=reason == HandoffReason.COMPLAINT,  # a complaint goes to the second line at once
+        )
+        recent = await u.recent(user)
+        u.create_case(case, recent)
+        u.update_user(user, tried=None, buttons=None)
+        u.record("handoff", case=case.id, customer=user.key, channel=user.channel, reason=reason)
+        card = self.card(case, recent_conversation([json.loads(r) for r in recent]))
+        return [
+            to_customer(user, t("handoff", lang, number=case.number), lang=lang, case_id=case.id),
+            to_staff(
+                case.id,
+                card,
+                StaffKind.CASE_OPENED,
+                buttons=card_buttons(case.id, self.options.staff_language),
+                meta={"title": case.topic_title()},
+            ),
+        ]
+
+    async def _relay(self: SupportDesk, case: Case, event: Inbound, text: str, u: Unit) -> list[Outbound]:
+        u.log(case.id, "customer", text, event.attachments)
+        u.record("customer_message", case=case.id, customer=case.customer.key)
+        outs = [
+            to_staff(
+                case.id,
+                text,
+                StaffKind.CUSTOMER_MESSAGE,
+                attachments=event.attachments,
+                copy_from=event.origin,
+                meta={"name": case.display_name},
+            )
+        ]
+        if case.status is CaseStatus.NEEDS_INFO:  # the customer answered: back to the operator
+            outs += self.set_status(case, CaseStatus.IN_PROGRESS, case.operator or "", u, notify=False)
+        return outs
+
+    async def _edit(self: SupportDesk, event: CustomerEdit, u: Unit) -> list[Outbound]:
+        """A customer's edit: shown in the open case's topic; before a handoff it changes nothing."""
+        if await u.is_banned(event.sender) or not event.text.strip():
+            return []
+        case = await u.open_case_of(event.sender)
+        if case is None:
+            return []
+        text = self.st("edited", text=event.text)
+        u.log(case.id, "customer", text)
+        u.record("customer_edit", case=case.id, customer=event.sender.key)
+        return [to_staff(case.id, text, StaffKind.INFO)]
+
+    async def _rate(self: SupportDesk, user: UserRef, case_id: int, stars: int, lang: str, u: Unit):
+        case = await u.get_case(case_id)
+        if case is None or case.customer != user or case.rating is not None or not 1 <= stars <= 5:
+            return [to_customer(user, t("choice_expired", lang))]
+        try:
+            case = lifecycle.rate(case, stars)
+        except TransitionError:
+            return [to_customer(user, t("choice_expired", lang))]
+        u.save_case(case)
+        u.log(case.id, "customer", f"Rated {stars}/5")
+        u.record("rated", case=case.id, stars=stars, customer=user.key)
+        u.update_user(user, buttons=None, rate_case=None, comment_case=str(case.id), comment_at=repr(self.clock()))
+        outs = [to_customer(user, t("rate_thanks", lang, stars=stars))]
+        if stars <= 2:
+            outs.append(to_customer(user, t("rate_low", lang)))
+        outs.append(to_staff(case.id, self.st("rated", number=case.number, stars=stars), StaffKind.INFO))
+        return outs
+
+    async def _comment(self: SupportDesk, event: Inbound, text: str, state: dict[str, str], lang: str, u: Unit):
+        """The message right after a rating is its comment: kept with the case and shown in its topic."""
+        user = event.sender
+        case_id = int(state["comment_case"])
+        u.update_user(user, comment_case=None, comment_at=None)
+        case = await u.get_case(case_id)
+        fresh = self.clock() - float(state.get("comment_at") or 0) <= COMMENT_WINDOW
+        question = asks_for_human(text) or self.matcher.match(text).band in (Band.ANSWER, Band.ANSWER_ALTERNATIVES)
+        if case is None or case.customer != user or not fresh or question:
+            state.pop("comment_case", None)
+            return await self._converse_with(event, state, u)  # a new question, or too late: an ordinary message
+        u.save_case(replace(case, extra={**case.extra, "comment": text[:2000]}))
+        u.log(case.id, "customer", f"Comment on the rating: {text}")
+        u.record("rating_comment", case=case.id, customer=user.key, stars=case.rating)
+        return [
+            to_customer(user, t("comment_thanks", lang)),
+            to_staff(case.id, self.st("comment", number=case.number, text=text), StaffKind.INFO),
+        ]
+
+    def remember_buttons(self: SupportDesk, u: Unit, outs: list[Outbound]) -> None:
+        """Channels without buttons show numbered lines; a reply "2" (or a button's label typed out) then means
+        that button."""
+        for out in outs:
+            if out.to is not None and out.buttons:
+                u.update_user(
+                    out.to,
+                    buttons=json.dumps([b.payload for b in out.buttons]),
+                    labels=json.dumps([_label_key(b.label) for b in out.buttons], ensure_ascii=False),
+                    buttons_at=repr(self.clock()),
+                )
+
+
+def _answer_buttons(entry: FaqEntry, lang: str) -> tuple[Button, ...]:
+    return (
+        Button(t("btn_not_helped", lang), f"nohelp:{entry.id}"),
+        Button(t("btn_operator", lang), "op:requested"),
+    )
+
+
+def _label_key(label: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", label.lower().replace("ё", "е")).split())
+
+
+def _typed_label(text: str, state: dict[str, str]) -> str | None:
+    """A button's label typed out ("не помогло", "didn't help") presses that button."""
+    labels = state.get("labels")
+    if not labels or len(text) > 80:
+        return None
+    key = _label_key(text)
+    if not key:
+        return None
+    for i, label in enumerate(json.loads(labels)):
+        if label == key:
+            offered = json.loads(state.get("buttons") or "[]")
+            return offered[i] if i < len(offered) else None
+    return None
+
+
+def entry_label(entry: FaqEntry, lang: str) -> str:
+    """The entry's first phrasing in the customer's language (its title otherwise), short enough for a button."""
+    label = next((q for q in entry.questions if detect_language(q, None, "") == lang), entry.title)
+    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
+
+
+_GREETINGS = {
+    "привет", "приветствую", "здравствуйте", "здравствуй", "добрый день", "добрый вечер", "доброе утро",
+    "доброй ночи", "салют", "хай", "hello", "hi", "hey", "good morning", "good afternoon", "good evening",
+}  # fmt: skip
+_THANKS = {
+    "спасибо", "спасибо большое", "большое спасибо", "благодарю", "спс", "ок спасибо", "понятно спасибо",
+    "thanks", "thank you", "thanks a lot", "thx", "ok thanks", "thank you very much",
+}  # fmt: skip
+
+
+def _small_talk(text: str) -> str | None:
+    """A message that is only a greeting or a thank-you (typed in either layout) gets a reply, not an FAQ lookup."""
+    for variant in (text, fix_layout(text)):
+        words = " ".join(re.sub(r"[^\w\s]", " ", variant.lower().replace("ё", "е")).split())
+        if words in _GREETINGS:
+            return "small_talk_hello"
+        if words in _THANKS:
+            return "small_talk_thanks"
+    return None
