@@ -15,9 +15,11 @@ from dataclasses import dataclass, replace
 
 from core.cards import render_card, render_line
 from core.cases import Case
-from core.desk.customers import COMMANDS, CustomerSide, entry_label
+from core.desk.answers import AnswerSide, entry_label
+from core.desk.customers import COMMANDS, CustomerSide
 from core.desk.language import COMMON_EN, COMMON_RU
 from core.desk.operators import STAFF_COMMANDS, UNKNOWN_CASE, OperatorSide, parse_staff_command, status_line
+from core.desk.ratings import RatingSide
 from core.events import (
     ButtonPress,
     CustomerEdit,
@@ -54,7 +56,7 @@ class DeskOptions:
     timezone: str = "UTC"  # dates shown to operators (TIMEZONE)
 
 
-class SupportDesk(CustomerSide, OperatorSide):
+class SupportDesk(CustomerSide, AnswerSide, RatingSide, OperatorSide):
     def __init__(
         self,
         store: Store,
@@ -144,6 +146,8 @@ def sanitize(event: Event) -> Event:
         )
     if isinstance(event, ButtonPress):
         return replace(event, name=clean_name(event.name) or None, handle=clean_name(event.handle) or None)
+    if isinstance(event, OperatorText | OperatorEdit | OperatorCommand):  # an operator's name is shown too
+        event = replace(event, operator=replace(event.operator, name=clean_name(event.operator.name) or "Operator"))
     if isinstance(event, OperatorText):
         text = clean_text(event.text)
         return replace(event, text=text, origin=event.origin if text == event.text else None)

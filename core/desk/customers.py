@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 from core import cases as lifecycle
 from core.cards import card_buttons, fmt_time, recent_conversation
-from core.cases import Case, CaseStatus, HandoffReason, TransitionError
+from core.cases import Case, CaseStatus, HandoffReason
+from core.desk.answers import answer_buttons, small_talk, typed_label
 from core.desk.language import asks_for_human, complains, conversation_language
 from core.events import CustomerEdit
-from core.faq import Band, FaqEntry, fix_layout
-from core.messages import Button, Inbound, Outbound, StaffKind, UserRef, to_customer, to_staff
+from core.messages import Inbound, Outbound, StaffKind, to_customer, to_staff
 from core.store import Unit
-from core.texts import detect_language, t
+from core.texts import t
 
 if TYPE_CHECKING:
     from core.desk import SupportDesk
@@ -37,9 +37,7 @@ COMMANDS = {
 }
 _CHOICE = re.compile(r"[0-9]{1,2}")  # a typed button number (ASCII digits only)
 COMMAND = re.compile(r"^/([^\s@]+)(?:@\S+)?\s*(.*)$", re.S)
-LABEL_MAX = 60
 BUTTONS_TTL = 24 * 3600  # a typed number presses a button offered at most this long ago
-COMMENT_WINDOW = 3600  # a message this soon after a rating is taken as its comment
 UNSUPPORTED_NOTICE_EVERY = 3600  # "that kind of message is not supported": at most once an hour
 
 
@@ -89,7 +87,7 @@ class CustomerSide:
             return await self._unsupported(event, state, lang, u)
         payload = event.payload
         if payload is None and text:
-            payload = _typed_label(text, state)
+            payload = typed_label(text, state)
         if payload is None and _CHOICE.fullmatch(text):
             number = int(text)
             offered = json.loads(state.get("buttons") or "[]")
@@ -126,10 +124,10 @@ class CustomerSide:
             return await self._handoff(event, state, lang, HandoffReason.COMPLAINT, u)
         if asks_for_human(text):
             return await self._handoff(event, state, lang, HandoffReason.REQUESTED, u)
-        small_talk = _small_talk(text)
-        if small_talk:
-            u.record("small_talk", customer=user.key, kind=small_talk)
-            return [to_customer(user, t(small_talk, lang))]
+        chat = small_talk(text)
+        if chat:
+            u.record("small_talk", customer=user.key, kind=chat)
+            return [to_customer(user, t(chat, lang))]
         if not any(ch.isalnum() for ch in text):  # emoji, punctuation: nothing to look up
             return [to_customer(user, t("no_words", lang))]
         return self._answer(user, text[: self.options.max_chars], state, lang, u)
@@ -153,59 +151,6 @@ class CustomerSide:
             words, state.get("lang"), event.language, self.options.default_language, self.knows_word
         )
 
-    def _answer(self: SupportDesk, user: UserRef, text: str, state: dict[str, str], lang: str, u: Unit):
-        match = self.matcher.match(text)
-        tried = json.loads(state.get("tried") or "[]")
-        best = match.best
-        if match.band in (Band.ANSWER, Band.ANSWER_ALTERNATIVES) and best is not None:
-            entry = best.entry
-            others = match.alternatives if match.band is Band.ANSWER_ALTERNATIVES else ()
-            u.record(
-                "faq_answered",
-                customer=user.key,
-                entry=entry.id,
-                score=f"{best.score:.3f}",
-                band=str(match.band),
-                alternatives=",".join(c.entry.id for c in others) or None,
-            )
-            tried.append([entry.id, round(best.score, 3)])
-            u.update_user(user, tried=json.dumps(tried[-10:]))
-            u.push_recent(user, "bot", f"FAQ answer: {entry.id}")
-            if not others:
-                return [to_customer(user, entry.answer(lang), buttons=_answer_buttons(entry, lang), lang=lang)]
-            buttons = tuple(Button(entry_label(c.entry, lang), f"faq:{c.entry.id}") for c in others)
-            buttons += (Button(t("btn_operator", lang), "op:not_helped"),)
-            text = entry.answer(lang) + "\n\n" + t("not_it", lang)
-            return [to_customer(user, text, buttons=buttons, lang=lang)]
-        if match.band is Band.SUGGEST:
-            ids = [c.entry.id for c in match.candidates]
-            u.record(
-                "faq_suggested",
-                customer=user.key,
-                entries=",".join(ids),
-                entry=ids[0],
-                score=f"{match.candidates[0].score:.3f}",
-            )
-            tried += [[c.entry.id, round(c.score, 3)] for c in match.candidates]
-            u.update_user(user, tried=json.dumps(tried[-10:]))
-            u.push_recent(user, "bot", "Suggested: " + ", ".join(ids))
-            buttons = tuple(Button(entry_label(c.entry, lang), f"faq:{c.entry.id}") for c in match.candidates)
-            buttons += (Button(t("btn_none_of_these", lang), "op:no_match"),)
-            return [to_customer(user, t("suggest", lang), buttons=buttons, lang=lang)]
-        u.record(
-            "faq_no_match",
-            customer=user.key,
-            entry=best.entry.id if best else None,
-            score=f"{best.score:.3f}" if best else "0",
-            text=text[:200],
-        )
-        return [self._offer_operator(user, lang, "no_match", HandoffReason.NO_MATCH)]
-
-    @staticmethod
-    def _offer_operator(user: UserRef, lang: str, text_key: str, reason: str) -> Outbound:
-        buttons = (Button(t("btn_operator", lang), f"op:{reason}"), Button(t("btn_rephrase", lang), "rephrase"))
-        return to_customer(user, t(text_key, lang), buttons=buttons, lang=lang)
-
     async def _on_payload(self: SupportDesk, event: Inbound, payload: str, state, lang: str, u: Unit):
         user = event.sender
         kind, _, arg = payload.partition(":")
@@ -213,7 +158,7 @@ class CustomerSide:
             entry = self.entries[arg]
             u.record("faq_chosen", customer=user.key, entry=entry.id)
             u.push_recent(user, "bot", f"FAQ answer (chosen): {entry.id}")
-            return [to_customer(user, entry.answer(lang), buttons=_answer_buttons(entry, lang), lang=lang)]
+            return [to_customer(user, entry.answer(lang), buttons=answer_buttons(entry, lang), lang=lang)]
         if kind == "nohelp":
             u.record("faq_not_helped", customer=user.key, entry=arg or None)
             u.push_recent(user, "customer", f"(the answer {arg} did not help)")
@@ -339,105 +284,3 @@ class CustomerSide:
         u.log(case.id, "customer", text)
         u.record("customer_edit", case=case.id, customer=event.sender.key)
         return [to_staff(case.id, text, StaffKind.INFO)]
-
-    async def _rate(self: SupportDesk, user: UserRef, case_id: int, stars: int, lang: str, u: Unit):
-        case = await u.get_case(case_id)
-        if case is None or case.customer != user or case.rating is not None or not 1 <= stars <= 5:
-            return [to_customer(user, t("choice_expired", lang))]
-        try:
-            case = lifecycle.rate(case, stars)
-        except TransitionError:
-            return [to_customer(user, t("choice_expired", lang))]
-        u.save_case(case)
-        u.log(case.id, "customer", f"Rated {stars}/5")
-        u.record("rated", case=case.id, stars=stars, customer=user.key)
-        u.update_user(user, buttons=None, rate_case=None, comment_case=str(case.id), comment_at=repr(self.clock()))
-        outs = [to_customer(user, t("rate_thanks", lang, stars=stars))]
-        if stars <= 2:
-            outs.append(to_customer(user, t("rate_low", lang)))
-        outs.append(to_staff(case.id, self.st("rated", number=case.number, stars=stars), StaffKind.INFO))
-        return outs
-
-    async def _comment(self: SupportDesk, event: Inbound, text: str, state: dict[str, str], lang: str, u: Unit):
-        """The message right after a rating is its comment: kept with the case and shown in its topic."""
-        user = event.sender
-        case_id = int(state["comment_case"])
-        u.update_user(user, comment_case=None, comment_at=None)
-        case = await u.get_case(case_id)
-        fresh = self.clock() - float(state.get("comment_at") or 0) <= COMMENT_WINDOW
-        question = asks_for_human(text) or self.matcher.match(text).band in (Band.ANSWER, Band.ANSWER_ALTERNATIVES)
-        if case is None or case.customer != user or not fresh or question:
-            state.pop("comment_case", None)
-            return await self._converse_with(event, state, u)  # a new question, or too late: an ordinary message
-        u.save_case(replace(case, extra={**case.extra, "comment": text[:2000]}))
-        u.log(case.id, "customer", f"Comment on the rating: {text}")
-        u.record("rating_comment", case=case.id, customer=user.key, stars=case.rating)
-        return [
-            to_customer(user, t("comment_thanks", lang)),
-            to_staff(case.id, self.st("comment", number=case.number, text=text), StaffKind.INFO),
-        ]
-
-    def remember_buttons(self: SupportDesk, u: Unit, outs: list[Outbound]) -> None:
-        """Channels without buttons show numbered lines; a reply "2" (or a button's label typed out) then means
-        that button."""
-        for out in outs:
-            if out.to is not None and out.buttons:
-                u.update_user(
-                    out.to,
-                    buttons=json.dumps([b.payload for b in out.buttons]),
-                    labels=json.dumps([_label_key(b.label) for b in out.buttons], ensure_ascii=False),
-                    buttons_at=repr(self.clock()),
-                )
-
-
-def _answer_buttons(entry: FaqEntry, lang: str) -> tuple[Button, ...]:
-    return (
-        Button(t("btn_not_helped", lang), f"nohelp:{entry.id}"),
-        Button(t("btn_operator", lang), "op:requested"),
-    )
-
-
-def _label_key(label: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", label.lower().replace("ё", "е")).split())
-
-
-def _typed_label(text: str, state: dict[str, str]) -> str | None:
-    """A button's label typed out ("не помогло", "didn't help") presses that button."""
-    labels = state.get("labels")
-    if not labels or len(text) > 80:
-        return None
-    key = _label_key(text)
-    if not key:
-        return None
-    for i, label in enumerate(json.loads(labels)):
-        if label == key:
-            offered = json.loads(state.get("buttons") or "[]")
-            return offered[i] if i < len(offered) else None
-    return None
-
-
-def entry_label(entry: FaqEntry, lang: str) -> str:
-    """The entry's first phrasing in the customer's language (its title otherwise), short enough for a button."""
-    label = next((q for q in entry.questions if detect_language(q, None, "") == lang), entry.title)
-    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 1] + "…"
-
-
-_GREETINGS = {
-    "привет", "приветствую", "здравствуйте", "здравствуй", "добрый день", "добрый вечер", "доброе утро",
-    "доброй ночи", "салют", "хай", "hello", "hi", "hey", "good morning", "good afternoon", "good evening",
-}  # fmt: skip
-_THANKS = {
-    "спасибо", "спасибо большое", "большое спасибо", "благодарю", "спс", "ок спасибо", "понятно спасибо",
-    "thanks", "thank you", "thanks a lot", "thx", "ok thanks", "thank you very much",
-}  # fmt: skip
-
-
-def _small_talk(text: str) -> str | None:
-    """A message that is only a greeting or a thank-you (typed in either layout) gets a reply, not an FAQ lookup."""
-    for variant in (text, fix_layout(text)):
-        words = " ".join(re.sub(r"[^\w\s]", " ", variant.lower().replace("ё", "е")).split())
-        if words in _GREETINGS:
-            return "small_talk_hello"
-        if words in _THANKS:
-            return "small_talk_thanks"
-    return None
