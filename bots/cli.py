@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -24,7 +25,8 @@ See .env.example; `supportbot chat` needs none of this."""
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="supportbot", description="Multi-channel customer-support bot.")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p.add_argument("--version", action="version", version=f"supportbot {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     chat = sub.add_parser(
         "chat",
@@ -104,6 +106,10 @@ def _faq_path(arg: str | None) -> Path:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    # a pasted line cut mid-character must not crash the demo: undecodable bytes go to the desk, which repairs them
+    for stream in (sys.stdin, sys.stdout):
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="surrogateescape" if stream is sys.stdin else "replace")
     from bots.app import bootstrap
     from bots.console import ConsoleChannel
     from bots.delivery import Delivery
@@ -114,7 +120,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         await console.run(core.intake)
         delivery = Delivery(core.outbox, {"console": console}, console, core.intake)
         try:
-            await console.chat(sys.stdin, delivery.drain)
+            await console.chat(sys.stdin, delivery.drain)  # line editing and history when interactive
         finally:
             await core.close()
 
@@ -203,10 +209,20 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_faq_check(args: argparse.Namespace) -> int:
+    from core.faq.load import collect_faq, missing_answers
+
     path = _faq_path(args.path)
-    entries = load_faq(path)
+    entries, errors = collect_faq(path)
+    if errors:
+        print(f"{path}: {len(errors)} error(s):", file=sys.stderr)
+        for error in errors:
+            print(f"  {error}", file=sys.stderr)
+        return 1
     phrasings = sum(len(e.questions) for e in entries)
     print(f"{path}: {len(entries)} entries, {phrasings} phrasings: valid.")
+    language = Settings().default_language
+    for entry_id in missing_answers(entries, language):
+        print(f"warning: {entry_id}: no answer in DEFAULT_LANGUAGE={language} (another language is shown instead)")
     pairs = confusable_pairs(entries)
     if not pairs:
         print("No phrasings in different entries are alike enough to be confused.")
@@ -253,8 +269,21 @@ def cmd_faq_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("supportbot")
+    except PackageNotFoundError:  # run from a checkout that was not installed
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # plain `supportbot`: what it can do
+        parser.print_help()
+        return 0
     handlers = {"chat": cmd_chat, "run": cmd_run, "stats": cmd_stats, "doctor": cmd_doctor}
     try:
         if args.command == "faq":

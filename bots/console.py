@@ -10,6 +10,7 @@ The bot's buttons are numbered lines: type the number to press one.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 import textwrap
 import uuid
@@ -134,13 +135,20 @@ class ConsoleChannel(MemoryChannel):
     async def chat(self, lines: TextIO, drain, interactive: bool | None = None) -> None:
         """Read lines until EOF or /quit; after each, wait until the outbox delivered what it caused."""
         interactive = lines.isatty() if interactive is None else interactive
+        if interactive:
+            with contextlib.suppress(ImportError):  # line editing and history (not on every platform)
+                import readline  # noqa: F401 - input() uses it once imported
         print(BANNER, file=self.out)
         await self.customer_says("/start")
         await drain()
         while True:
             if interactive:
-                print("you> ", end="", file=self.out, flush=True)
-            line = await asyncio.to_thread(lines.readline)
+                try:
+                    line = await asyncio.to_thread(input, "you> ") + "\n"
+                except EOFError:
+                    line = ""
+            else:
+                line = await asyncio.to_thread(lines.readline)
             if not line:
                 break
             line = line.rstrip("\n")

@@ -119,14 +119,16 @@ def _parse_entry(raw: object, where: str, source: str = "") -> FaqEntry:
     return FaqEntry(entry_id, tuple(clean_questions), MappingProxyType(answers), source)
 
 
-def load_faq(path: str | os.PathLike) -> list[FaqEntry]:
-    """Load and validate a FAQ file, or every ``*.yaml`` / ``*.yml`` file of a folder (sorted).
-
-    Raises ``FaqError`` naming the file, the entry and the reason on anything malformed.
-    """
+def collect_faq(path: str | os.PathLike) -> tuple[list[FaqEntry], list[str]]:
+    """Every valid entry, and every error found (file, entry and reason), in one pass over all files."""
     entries: list[FaqEntry] = []
+    errors: list[str] = []
     seen: dict[str, str] = {}
-    for file in _faq_files(Path(path)):
+    try:
+        files = _faq_files(Path(path))
+    except FaqError as exc:
+        return [], [str(exc)]
+    for file in files:
         name = str(file)
         try:
             data = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -134,19 +136,43 @@ def load_faq(path: str | os.PathLike) -> list[FaqEntry]:
             mark = getattr(exc, "problem_mark", None)
             line = f"line {mark.line + 1}: " if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
-            raise FaqError(f"{name}: {line}YAML syntax error: {problem}") from exc
+            errors.append(f"{name}: {line}YAML syntax error: {problem}")
+            continue
         except (OSError, UnicodeDecodeError) as exc:
-            raise FaqError(f"{name}: cannot read: {exc}") from exc
+            errors.append(f"{name}: cannot read: {exc}")
+            continue
         if data is None:
             data = []
         if not isinstance(data, list):
-            raise FaqError(f"{name}: the file must be a YAML list of entries, got {type(data).__name__}")
+            errors.append(f"{name}: the file must be a YAML list of entries, got {type(data).__name__}")
+            continue
         for n, raw in enumerate(data, 1):
-            entry = _parse_entry(raw, f"{name}: entry {n}", name)
+            try:
+                entry = _parse_entry(raw, f"{name}: entry {n}", name)
+            except FaqError as exc:
+                errors.append(str(exc))
+                continue
             if entry.id in seen:
-                raise FaqError(f"{name}: entry {n} ({entry.id}): duplicate id, already defined in {seen[entry.id]}")
+                errors.append(f"{name}: entry {n} ({entry.id}): duplicate id, already defined in {seen[entry.id]}")
+                continue
             seen[entry.id] = f"{name} entry {n}"
             entries.append(entry)
-    if not entries:
-        raise FaqError(f"{path}: the FAQ has no entries")
+    if not entries and not errors:
+        errors.append(f"{path}: the FAQ has no entries")
+    return entries, errors
+
+
+def load_faq(path: str | os.PathLike) -> list[FaqEntry]:
+    """Load and validate a FAQ file, or every ``*.yaml`` / ``*.yml`` file of a folder (sorted).
+
+    Raises ``FaqError`` naming the file, the entry and the reason of every error found.
+    """
+    entries, errors = collect_faq(path)
+    if errors:
+        raise FaqError("\n".join(errors))
     return entries
+
+
+def missing_answers(entries: list[FaqEntry], language: str) -> list[str]:
+    """Ids of the entries with no answer in ``language`` (and none for every language)."""
+    return [e.id for e in entries if language not in e.answers and "*" not in e.answers]

@@ -151,3 +151,38 @@ def test_a_bad_setting_is_one_plain_line():
     run = sb("faq", "ask", "привет", FAQ_ANSWER_THRESHOLD="1.5")
     assert run.returncode == 2
     assert run.stderr.startswith("configuration error") and "Traceback" not in run.stderr
+
+
+def test_version_and_plain_help():
+    run = sb("--version")
+    assert run.returncode == 0 and run.stdout.startswith("supportbot ")
+    run = sb()
+    assert run.returncode == 0 and "COMMAND" in run.stdout and "chat" in run.stdout
+
+
+def test_faq_check_reports_every_error_and_warns_about_a_missing_default_language(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "- id: a\n  questions: []\n  answer: x\n- id: b\n  questions: [q]\n  answer: x\n- id: c\n  questions: [q2]\n",
+        encoding="utf-8",
+    )
+    run = sb("faq", "check", str(bad))
+    assert run.returncode == 1
+    assert "2 error(s)" in run.stderr and "entry 1 (a)" in run.stderr and "entry 3 (c)" in run.stderr
+    only_en = tmp_path / "en.yaml"
+    only_en.write_text("- id: b\n  questions: [q]\n  answer: {en: only english}\n", encoding="utf-8")
+    run = sb("faq", "check", str(only_en), DEFAULT_LANGUAGE="ru")
+    assert run.returncode == 0 and "warning: b: no answer in DEFAULT_LANGUAGE=ru" in run.stdout
+
+
+def test_a_line_cut_mid_character_does_not_crash_the_demo():
+    run = subprocess.run(
+        [sys.executable, "-m", "bots", "chat"],
+        input=b"how do I reset\xd0 my password\n",
+        capture_output=True,
+        timeout=60,
+        cwd=REPO,
+        env={**CLEAN_ENV},
+    )
+    assert run.returncode == 0, run.stderr.decode(errors="replace")
+    assert b"Traceback" not in run.stderr and b"bye" in run.stdout
