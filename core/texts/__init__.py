@@ -155,6 +155,19 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
+def _merge() -> None:
+    """The playbook's texts live next to their parts (core/texts/requests.py, hours.py, privacy.py)."""
+    from core.texts import hours, privacy, requests
+
+    for part in (requests, hours, privacy):
+        overlap = TEXTS.keys() & part.CUSTOMER.keys()
+        assert not overlap, f"text keys defined twice: {overlap}"
+        TEXTS.update(part.CUSTOMER)
+
+
+_merge()
+
+
 def t(key: str, lang: str | None, **values: object) -> str:
     variants = TEXTS[key]
     text = variants.get(lang or "ru") or variants["en"]

@@ -1,0 +1,6 @@
+"""Texts of the playbook's hours part, merged into ``core.texts.TEXTS`` and ``core.texts.staff.STAFF``."""
+
+from __future__ import annotations
+
+CUSTOMER: dict[str, dict[str, str]] = {}
+STAFF: dict[str, dict[str, str]] = {}
