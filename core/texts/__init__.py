@@ -156,13 +156,15 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 def _merge() -> None:
-    """The playbook's texts live next to their parts (core/texts/requests.py, hours.py, privacy.py)."""
-    from core.texts import hours, privacy, requests
+    """The playbook's texts live next to their parts (core/texts/requests.py, hours.py, privacy.py): their
+    customer texts join ``TEXTS``, their staff texts ``core.texts.staff.STAFF``."""
+    from core.texts import hours, privacy, requests, staff
 
     for part in (requests, hours, privacy):
-        overlap = TEXTS.keys() & part.CUSTOMER.keys()
-        assert not overlap, f"text keys defined twice: {overlap}"
-        TEXTS.update(part.CUSTOMER)
+        for mine, theirs in ((TEXTS, part.CUSTOMER), (staff.STAFF, part.STAFF)):
+            overlap = mine.keys() & theirs.keys()
+            assert not overlap, f"text keys defined twice: {overlap}"
+            mine.update(theirs)
 
 
 _merge()

@@ -121,18 +121,6 @@ STAFF: dict[str, dict[str, str]] = {
 }
 
 
-def _merge() -> None:
-    from core.texts import hours, privacy, requests
-
-    for part in (requests, hours, privacy):
-        overlap = STAFF.keys() & part.STAFF.keys()
-        assert not overlap, f"staff text keys defined twice: {overlap}"
-        STAFF.update(part.STAFF)
-
-
-_merge()
-
-
 def st(key: str, lang: str | None, **values: object) -> str:
     variants = STAFF[key]
     text = variants.get(lang or "en") or variants["en"]
