@@ -4,7 +4,10 @@ The package is split by job; every name other code uses is re-exported here:
 
 - ``core.faq.load``: ``FaqEntry``, ``FaqError``, ``load_faq`` (reading and validating ``faq_data``);
 - ``core.faq.normalize``: ``normalize``, ``fix_layout``, stemming and feature extraction;
-- ``core.faq.index``: the index structures and ``FaqMatcher`` with ``Band``, ``Candidate``, ``Match``;
+- ``core.faq.index``: ``FaqMatcher`` (building the index, scoring, the band decision);
+- ``core.faq.bands``: ``Band``, ``Candidate``, ``Match`` (also importable from ``core.faq.index``);
+- ``core.faq.postings``: the sparse / dense index structures;
+- ``core.faq.words``: a text to the query: keyboard-layout choice, typo repair, query features;
 - ``core.faq.calibrate``: confidence from similarities and margins, the per-FAQ shift;
 - ``core.faq.check``: ``confusable_pairs``.
 

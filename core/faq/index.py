@@ -1,21 +1,21 @@
-"""The FAQ index and ``FaqMatcher``: sparse / dense index structures, scoring and the match bands.
+"""``FaqMatcher``: building the index, scoring and the match bands.
 
 TF-IDF vectors over the features of ``core.faq.normalize``, entry scores blending centroid and
 nearest-phrasing similarity with naive-Bayes evidence (the ``core.faq`` docstring has the
 overview); the best entry's similarities become a confidence through ``core.faq.calibrate``.
+The index structures are in ``core.faq.postings``; a text becomes a query in ``core.faq.words``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from core.faq import calibrate
+from core.faq.bands import ANSWER_BANDS, Band, Candidate, Match
 from core.faq.calibrate import (
     DEFAULT_ALTERNATIVES_THRESHOLD,
     DEFAULT_ANSWER_THRESHOLD,
@@ -23,7 +23,9 @@ from core.faq.calibrate import (
     DEFAULT_SUGGEST_THRESHOLD,
 )
 from core.faq.load import FaqEntry
-from core.faq.normalize import _W_BIGRAM, _W_CHAR, _W_WORD, _features, _stem, expansions, fix_layout, normalize
+from core.faq.normalize import _W_BIGRAM, _W_CHAR, _W_WORD, _features, _stem, normalize
+from core.faq.postings import _batch_dot, _DenseCommon, _Postings, _ranges
+from core.faq.words import fix_typos, query_vector, typo_targets, words_for
 
 __all__ = ["ANSWER_BANDS", "Band", "Candidate", "FaqMatcher", "Match"]
 
@@ -33,112 +35,7 @@ _ALPHA = 0.75  # weight of the entry-centroid similarity vs the nearest-phrasing
 _NB_MIX = 1.0  # weight of the multinomial naive-Bayes evidence (entry-level term statistics)
 _NB_SMOOTH = 0.05  # additive smoothing of the naive-Bayes term weights
 _TOP = 3  # candidates returned
-_DENSE_COLS = 256  # for the estimate, features this frequent are multiplied as dense matrices (speed only)
-_DENSE_MIN_POSTINGS = 64
-_TYPO_CUTOFF = 85.0  # rapidfuzz ratio above which an unknown word is read as a known one
-_TYPO_MIN_LEN = 5
-_TYPO_MAX_WORDS = 4
 _MARGIN_ALONE = 1.0  # raw-score margin of the only entry of a one-entry FAQ (no competitor)
-
-
-class Band(StrEnum):
-    """What the bot does with a match, from most to least sure.
-
-    - ``ANSWER``: send the best entry's answer;
-    - ``ANSWER_ALTERNATIVES``: send the best entry's answer, then "Not it?" with ``Match.alternatives``
-      (up to two) and "Talk to a person";
-    - ``SUGGEST``: a "did you mean" menu of the candidates (up to three);
-    - ``NONE``: nothing worth offering; offer an operator.
-    """
-
-    ANSWER = "answer"
-    ANSWER_ALTERNATIVES = "answer_alternatives"
-    SUGGEST = "suggest"
-    NONE = "none"
-
-
-# Bands in which the customer gets the best entry's answer text.
-ANSWER_BANDS = frozenset({Band.ANSWER, Band.ANSWER_ALTERNATIVES})
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    entry: FaqEntry
-    score: float  # calibrated confidence in [0, 1]
-
-
-@dataclass(frozen=True, slots=True)
-class Match:
-    band: Band
-    candidates: tuple[Candidate, ...]  # best first, at most 3
-
-    @property
-    def best(self) -> Candidate | None:
-        return self.candidates[0] if self.candidates else None
-
-    @property
-    def alternatives(self) -> tuple[Candidate, ...]:
-        """The runner-ups offered after the best entry's answer (band ``ANSWER_ALTERNATIVES``, up to two); else ()."""
-        return self.candidates[1:3] if self.band is Band.ANSWER_ALTERNATIVES else ()
-
-    @property
-    def answered(self) -> bool:
-        """Whether the customer gets the best entry's answer text (``ANSWER`` or ``ANSWER_ALTERNATIVES``)."""
-        return self.band in ANSWER_BANDS and bool(self.candidates)
-
-
-@dataclass(slots=True)
-class _Postings:
-    """A sparse matrix stored by column (feature): rows[ptr[f]:ptr[f+1]] hold the feature's rows."""
-
-    ptr: np.ndarray
-    rows: np.ndarray
-    vals: tuple[np.ndarray, ...] = field(default_factory=tuple)
-
-    @classmethod
-    def build(cls, cols: np.ndarray, rows: np.ndarray, vals: Sequence[np.ndarray], n_cols: int) -> _Postings:
-        order = np.argsort(cols, kind="stable")
-        ptr = np.zeros(n_cols + 1, dtype=np.int64)
-        np.cumsum(np.bincount(cols, minlength=n_cols), out=ptr[1:])
-        return cls(ptr, rows[order].astype(np.int32), tuple(v[order].astype(np.float64) for v in vals))
-
-    def dot(self, qcols: Sequence[int], qvals: Sequence[float], n_rows: int) -> list[np.ndarray]:
-        """Matrix-vector products of every value array with the sparse query vector."""
-        ptr = self.ptr
-        starts = [int(ptr[c]) for c in qcols]
-        ends = [int(ptr[c + 1]) for c in qcols]
-        if not qcols or sum(e - s for s, e in zip(starts, ends, strict=True)) == 0:
-            return [np.zeros(n_rows) for _ in self.vals]
-        idx = np.concatenate([np.arange(s, e) for s, e in zip(starts, ends, strict=True)])
-        reps = np.repeat(np.asarray(qvals, dtype=np.float64), [e - s for s, e in zip(starts, ends, strict=True)])
-        rows = self.rows[idx]
-        return [np.bincount(rows, weights=v[idx] * reps, minlength=n_rows) for v in self.vals]
-
-
-@dataclass(slots=True)
-class _DenseCommon:
-    """The ``_DENSE_COLS`` features with the longest postings as dense (feature x row) matrices."""
-
-    index: np.ndarray  # feature -> row of ``mats`` (-1: not dense)
-    cols: np.ndarray
-    mats: tuple[np.ndarray, ...]
-
-    @classmethod
-    def build(cls, post: _Postings, width: int) -> _DenseCommon:
-        plens = np.diff(post.ptr)
-        cols = np.argsort(-plens, kind="stable")[:_DENSE_COLS]
-        cols = cols[plens[cols] >= _DENSE_MIN_POSTINGS]
-        index = np.full(len(plens), -1, dtype=np.int64)
-        index[cols] = np.arange(len(cols))
-        lens = plens[cols]
-        pos = np.repeat(post.ptr[cols], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
-        k_of = np.repeat(np.arange(len(cols)), lens)
-        mats = []
-        for val in post.vals:
-            mat = np.zeros((len(cols), width))
-            mat[k_of, post.rows[pos]] = val[pos]
-            mats.append(mat)
-        return cls(index, cols, tuple(mats))
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +109,7 @@ class FaqMatcher:
                 p_rows.extend([row] * len(feats))
         self._vocab = vocab
         self._words = frozenset(words)
-        self._long_words = sorted(w for w in words if len(w) >= _TYPO_MIN_LEN - 1)
+        self._long_words = typo_targets(words)
         self._texts = texts
         n_rows = len(owner)
         n_feats = len(vocab)
@@ -296,7 +193,7 @@ class FaqMatcher:
         n_rows, n_entries = len(self._owner), len(self.entries)
         lens = r_ptr[chunk + 1] - r_ptr[chunk]
         q_of = np.repeat(np.arange(len(chunk)), lens)
-        pos = np.repeat(r_ptr[chunk], lens) + (np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens))
+        pos = _ranges(r_ptr[chunk], lens)
         c, v, q_of = r_cols[pos], r_vals[pos], q_of
         keep = shared[c]
         c, v, q_of = c[keep], v[keep], q_of[keep]
@@ -304,26 +201,8 @@ class FaqMatcher:
         v = v / np.maximum(norm[q_of], 1e-12)
         qsum = np.bincount(q_of, weights=v, minlength=len(chunk))
 
-        def product(post: _Postings, width: int, common: _DenseCommon) -> list[np.ndarray]:
-            # the most frequent features by a dense matrix product, the rest from the postings
-            k = common.index[c]
-            is_common = k >= 0
-            qd = np.zeros((len(chunk), len(common.cols)))
-            qd[q_of[is_common], k[is_common]] = v[is_common]
-            rc, rv, rq = c[~is_common], v[~is_common], q_of[~is_common]
-            plens = post.ptr[rc + 1] - post.ptr[rc]
-            total = int(plens.sum())
-            idx = np.repeat(post.ptr[rc], plens) + (np.arange(total) - np.repeat(np.cumsum(plens) - plens, plens))
-            key = np.repeat(rq, plens) * width + post.rows[idx]
-            w = np.repeat(rv, plens)
-            return [
-                np.bincount(key, weights=w * val[idx], minlength=len(chunk) * width).reshape(len(chunk), width)
-                + qd @ mat
-                for val, mat in zip(post.vals, common.mats, strict=True)
-            ]
-
-        (phr,) = product(self._phr, n_rows, dense["phr"])
-        cent, nb = product(self._ent, n_entries, dense["ent"])
+        (phr,) = _batch_dot(self._phr, dense["phr"], c, v, q_of, len(chunk), n_rows)
+        cent, nb = _batch_dot(self._ent, dense["ent"], c, v, q_of, len(chunk), n_entries)
         near = np.zeros((len(chunk), n_entries))
         near[:, self._has_rows] = np.maximum.reduceat(phr, self._starts[self._has_rows], axis=1)
         safe = np.where(qsum > 0, qsum, 1.0)[:, None]
@@ -338,25 +217,7 @@ class FaqMatcher:
         The coverage is the share of the query vector's length on features the FAQ knows; unknown
         features count with the weight of a feature seen in one entry (``погода`` in a shop FAQ).
         """
-        vocab = self._vocab
-        weight = self._weight
-        qcols: list[int] = []
-        qvals: list[float] = []
-        unknown = 0.0
-        feats = _features(words)
-        for extra in expansions(words):  # "sundays" is also matched as "weekends"
-            feats.setdefault("w" + _stem(extra), 1.0)
-        for f, c in feats.items():
-            col = vocab.get(f)
-            if col is not None:
-                qcols.append(col)
-                qvals.append((1.0 + math.log(c)) * float(weight[col]))
-            else:  # weighted as a feature of one entry would be
-                unknown += ((1.0 + math.log(c)) * self._unknown_weight[f[0]]) ** 2
-        sq = sum(v * v for v in qvals)
-        norm = math.sqrt(sq) or 1.0
-        cover = math.sqrt(sq / (sq + unknown)) if sq > 0 else 0.0
-        return qcols, [v / norm for v in qvals], cover
+        return query_vector(words, self._vocab, self._weight, self._unknown_weight)
 
     def _scores(self, words: Sequence[str]) -> np.ndarray:
         """Combined raw score of every entry (higher is better)."""
@@ -384,37 +245,11 @@ class FaqMatcher:
 
     def _words_for(self, text: str) -> list[str]:
         """Normalised words; the keyboard-layout-fixed version when more of its words are known."""
-        words = normalize(text).split()
-        if not words:
-            return words
-        known = self._words
-        n_known = sum(w in known for w in words)
-        if n_known == len(words):
-            return words
-        fixed = normalize(fix_layout(text)).split()
-        n_fixed = sum(w in known for w in fixed)
-        if n_fixed > n_known:
-            words, n_known = fixed, n_fixed
-            if n_known == len(words):
-                return words
-        return self._fix_typos(words)
+        return words_for(text, self._words, self._long_words)
 
     def _fix_typos(self, words: list[str]) -> list[str]:
         """Read a long unknown word as the closest FAQ word when they are nearly the same."""
-        known = self._words
-        out = list(words)
-        budget = _TYPO_MAX_WORDS
-        for i, w in enumerate(words):
-            if budget == 0:
-                break
-            if len(w) < _TYPO_MIN_LEN or w in known or w.isdigit():
-                continue
-            budget -= 1
-            hit = process.extractOne(w, self._long_words, scorer=fuzz.ratio, score_cutoff=_TYPO_CUTOFF)
-            # a typo changes the length by a letter or so: "привет" is not a misspelt "привезут"
-            if hit is not None and abs(len(hit[0]) - len(w)) <= max(1, len(w) // 6):
-                out[i] = hit[0]
-        return out
+        return fix_typos(words, self._words, self._long_words)
 
     def _logit(self, i: int, j: int, cent: np.ndarray, near: np.ndarray) -> float:
         """Uncalibrated-for-this-FAQ log-odds that entry ``i`` is right, given the competitor ``j`` (-1: none)."""
