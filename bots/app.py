@@ -58,6 +58,13 @@ async def bootstrap(
         max_chars=settings.max_message_chars,
         staff_language=settings.staff_lang,
         timezone=settings.timezone,
+        hours=settings.hours,
+        sla_minutes=settings.first_response_sla_minutes,
+        onduty=settings.onduty,
+        escalation_chat=bool(settings.telegram_escalation_chat_id),
+        reopen_days=settings.reopen_days,
+        phone_region=settings.phone_region,
+        flood_limit=settings.flood_limit,
     )
     desk = SupportDesk(store, matcher, options, clock=clock)
     outbox = Outbox(store)

@@ -25,7 +25,7 @@ Buttons show as numbered lines: type the number to press one.
 Lines starting with ">" are typed as the operator of your open case:
   > text        reply to the customer          > !text     private note (not sent)
   > /take  > /needinfo  > /resolve  > /escalate  > /reopen  > /case N
-Customer commands: /start /help /operator /status /cancel.  Quit: /quit or Ctrl-D.
+Customer commands: /start /help /operator /status /callback /cancel.  Quit: /quit or Ctrl-D.
 """
 
 

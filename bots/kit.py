@@ -182,7 +182,8 @@ def each(model: type[M], what: str, logger: logging.Logger) -> Any:
             try:
                 kept.append(adapter.validate_python(item))
             except ValidationError as e:
-                logger.warning("%s %d skipped, unusable: %s", what, i, describe(e))
+                ident = f" {str(item.get('id'))[:80]!r}" if isinstance(item, dict) and "id" in item else ""
+                logger.warning("%s %d%s skipped, unusable: %s", what, i, ident, describe(e))
         return tuple(kept)
 
     return Annotated[tuple[model, ...], PlainValidator(keep_valid)]  # type: ignore[valid-type]

@@ -15,6 +15,7 @@ from bots.app import Core, bootstrap
 from bots.delivery import Delivery, DeliveryOptions
 from bots.ports import ConfigError
 from bots.reload import FaqReloader
+from bots.sla import SlaScheduler
 from bots.web import make_app
 from bots.web import start as start_web
 from core.config import Settings
@@ -79,6 +80,7 @@ class Runtime:
         if channels:
             sink = self.core.intake
             self.tasks += [asyncio.create_task(ch.run(sink), name=name) for name, ch in self.channels.items()]
+            self.tasks.append(asyncio.create_task(SlaScheduler(self.core).run(), name="sla"))  # SLA reminders
 
     async def stop(self) -> None:
         for task in self.tasks:

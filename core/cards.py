@@ -62,6 +62,7 @@ def render_card(
         st("card.customer", lang, name=case.display_name, handle=handle, id=case.customer.user_id),
         st("card.meta", lang, language=case.language, opened=fmt_when(case.created_at, lang, tz), reason=reason),
     ]
+    lines += _request_lines(case, lang, tz)
     if case.operator:
         lines.append(st("card.operator", lang, name=case.operator))
     if case.tried:
@@ -84,3 +85,22 @@ def render_card(
 
 
 _REASONS = {k for k in STAFF if k.startswith("reason.")}
+
+
+def _request_lines(case: Case, lang: str | None, tz: str) -> list[str]:
+    """The playbook's requests on the card (``core.desk.requests``): follow-up, callback, what was asked."""
+    x, lines = case.extra, []
+    if x.get("follows"):
+        lines.append(st("requests.card.follows", lang, number=f"#{x['follows']}"))
+    if x.get("phone"):
+        lines.append(st("requests.card.callback", lang, phone=x["phone"], when=x.get("callback_time") or "—"))
+    if x.get("called_at"):
+        at = fmt_when(float(x["called_at"]), lang, tz)
+        lines.append(st("requests.card.called", lang, at=at, operator=x.get("called_by", "")))
+    if x.get("asked"):
+        lines.append(st("requests.card.asked", lang, items=x["asked"]))
+    if x.get("details"):
+        lines.append(st("requests.card.details", lang, text=_clip(x["details"])))
+    elif x.get("details_skipped"):
+        lines.append(st("requests.card.skipped", lang))
+    return lines

@@ -45,6 +45,7 @@ class HandoffReason(StrEnum):
     NOT_HELPED = "not_helped"  # an FAQ answer did not help
     ATTACHMENT = "attachment"  # the customer sent a file the bot cannot read
     COMPLAINT = "complaint"  # the customer complained (such a case starts escalated)
+    CALLBACK = "callback"  # the customer asked to be called back (phone and time on the card)
 
 
 class TransitionError(ValueError):
@@ -68,6 +69,7 @@ class Case:
     escalated: bool = False
     rating: int | None = None
     closed_by: str = ""  # "operator" or "customer"
+    resolved_by: str = ""  # the operator who resolved it (its rating is theirs)
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -89,8 +91,11 @@ class Case:
     def topic_title(self) -> str:
         """Forum topic name: `#123 · Telegram · Anna`, prefixed with the status icon (at most 128 chars).
 
-        WhatsApp customers are known by their number first (`#125 · WhatsApp · +7 900… · Maria`)."""
-        icon = STATUS_ICONS[self.status] + ("⚠️" if self.escalated else "")
+        WhatsApp customers are known by their number first (`#125 · WhatsApp · +7 900… · Maria`); ⚠️: escalated,
+        ⏰: the first response is overdue (``extra["overdue"]``, set by ``core.desk.sla``)."""
+        icon = STATUS_ICONS[self.status] + ("⚠️" if self.escalated else "") + ("⏰" if self.extra.get("overdue") else "")
+        icon = ("📞" if self.reason == HandoffReason.CALLBACK else "") + icon
+        icon = ("🔁" if self.is_open and self.extra.get("reopened") else "") + icon  # the customer came back
         who = self.display_name
         if self.customer.channel == "whatsapp" and self.customer_handle:
             who = self.customer_handle + (f" · {self.customer_name}" if self.customer_name else "")
@@ -114,6 +119,7 @@ class Case:
             "escalated": "1" if self.escalated else "",
             "rating": "" if self.rating is None else str(self.rating),
             "closed_by": self.closed_by,
+            "resolved_by": self.resolved_by,
             **{f"x_{k}": v for k, v in self.extra.items()},
         }
 
@@ -138,6 +144,7 @@ class Case:
             escalated=bool(h.get("escalated")),
             rating=int(h["rating"]) if h.get("rating") else None,
             closed_by=h.get("closed_by", ""),
+            resolved_by=h.get("resolved_by", ""),
             extra={k[2:]: v for k, v in h.items() if k.startswith("x_")},
         )
 
@@ -156,6 +163,8 @@ def move(case: Case, to: CaseStatus, now: float, operator: str = "", closed_by: 
     if to in (CaseStatus.RESOLVED, CaseStatus.CANCELLED):
         changes["resolved_at"] = now
         changes["closed_by"] = closed_by
+    if to is CaseStatus.RESOLVED:
+        changes["resolved_by"] = operator or case.operator
     return replace(case, **changes)
 
 
@@ -188,6 +197,7 @@ def reopen(case: Case, operator: str) -> Case:
         status=CaseStatus.IN_PROGRESS,
         resolved_at=None,
         closed_by="",
+        resolved_by="",
         rating=None,
         operator=operator or case.operator,
     )

@@ -6,10 +6,13 @@ Every setting is listed, with a one-line comment, in `.env.example`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from core.hours import WorkingHours
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FAQ_PATH = REPO_ROOT / "faq_data"
@@ -37,6 +40,54 @@ class Settings(BaseSettings):
     # log lines: "text" (one readable line) or "json" (one JSON object per line); tokens are never written
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
     delivery_give_up_after: float = Field(default=6 * 3600.0, gt=0, alias="DELIVERY_GIVE_UP_AFTER")
+
+    # support playbook: working hours, the first-response SLA, escalation (core.hours, core.desk.sla, bots.sla)
+    working_hours: str = Field(default="24/7", alias="WORKING_HOURS")
+    holidays: str | None = Field(default=None, alias="HOLIDAYS")
+    first_response_sla_minutes: float = Field(default=15.0, ge=0, alias="FIRST_RESPONSE_SLA_MINUTES")
+    onduty_usernames: str | None = Field(default=None, alias="ONDUTY_USERNAMES")
+    telegram_escalation_chat_id: int | None = Field(default=None, alias="TELEGRAM_ESCALATION_CHAT_ID")
+    # support playbook: follow-ups and callbacks (core.desk.requests)
+    reopen_days: float = Field(default=7.0, ge=0, alias="REOPEN_DAYS")
+    phone_region: str = Field(default="RU", alias="PHONE_REGION")
+    # support playbook: a customer's messages a minute before they are slowed down (core.desk.privacy; 0: off)
+    flood_limit: int = Field(default=20, ge=0, alias="FLOOD_LIMIT")
+
+    @field_validator("phone_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        import phonenumbers
+
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown phone region {value!r} (use a two-letter country code such as RU)")
+        return value.upper()
+
+    @field_validator("working_hours", "holidays", "onduty_usernames")
+    @classmethod
+    def _playbook_values(cls, value: str | None, info: ValidationInfo) -> str | None:
+        from core.hours import WorkingHours, parse_holidays, parse_usernames
+
+        if info.field_name == "working_hours":
+            WorkingHours.parse(value, "UTC")
+        elif info.field_name == "holidays":
+            parse_holidays(value)
+        else:
+            parse_usernames(value)
+        return value
+
+    @property
+    def hours(self) -> WorkingHours:
+        """WORKING_HOURS in TIMEZONE, with HOLIDAYS (``core.hours``)."""
+        from core.hours import WorkingHours
+
+        return WorkingHours.parse(self.working_hours, self.timezone, self.holidays)
+
+    @property
+    def onduty(self) -> tuple[str, ...]:
+        """ONDUTY_USERNAMES as ``@name``s."""
+        from core.hours import parse_usernames
+
+        return parse_usernames(self.onduty_usernames)
 
     # Telegram
     telegram_bot_token: str | None = Field(default=None, alias="TELEGRAM_BOT_TOKEN")

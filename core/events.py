@@ -5,6 +5,7 @@ Operators (the staff group): ``OperatorText`` (anything an operator typed in the
 ``!`` notes included: the desk parses it, once, for every staff front end), ``OperatorCommand`` (a card's
 button: a known command on a known case), ``OperatorEdit``.
 Delivery: ``DeliveryReport`` (a message the outbox gave up on, or that the platform reported as failed).
+Time: ``Reminder`` (a case's first response is overdue: the SLA scheduler, ``bots.sla``).
 
 ``dedup`` is the event's idempotency key: an event whose key was already handled is skipped. It is marked
 handled in the same atomic step that queues what the event caused, so an event interrupted by a crash is
@@ -69,6 +70,7 @@ class StaffPlace:
     case_id: int | None = None
     reply: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     replies_to_bot: bool = False
+    reply_author: str | None = None  # who wrote the message it replies to ("@username", else the name): /assign
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,7 @@ class OperatorCommand:
     command: str
     place: StaffPlace
     message_id: str
+    argument: str = ""  # what the button carries besides the command (a /faq choice: the FAQ entry's id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +117,16 @@ class DeliveryReport:
     message_id: str  # e.g. the outbox entry's id: a report is handled once
 
 
-Event = Inbound | ButtonPress | CustomerEdit | OperatorText | OperatorEdit | OperatorCommand | DeliveryReport
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A case has had no operator reply for ``number`` times ``FIRST_RESPONSE_SLA_MINUTES`` working minutes."""
+
+    case_id: int
+    number: int  # 1: the first reminder, 2: the second (at twice the time)
+    message_id: str = ""  # the schedule's entry (informational: the dedup key is the case and the number)
+
+
+Event = Inbound | ButtonPress | CustomerEdit | OperatorText | OperatorEdit | OperatorCommand | DeliveryReport | Reminder
 
 
 def dedup_key(event: Event) -> str:
@@ -124,4 +136,6 @@ def dedup_key(event: Event) -> str:
         return f"{kind}:{event.sender.channel}:{event.message_id}"
     if isinstance(event, DeliveryReport):
         return f"dr:{event.message_id}"
+    if isinstance(event, Reminder):
+        return f"rm:{event.case_id}:{event.number}"
     return f"op:{event.message_id}"

@@ -101,6 +101,7 @@ class StaffKind(StrEnum):
     STATUS = "status"  # status changed: post a line and rename the topic
     INFO = "info"  # anything else worth showing in the case's topic (delivery failures...)
     REPLY = "reply"  # an answer to an operator's command (card, errors); not part of the case history
+    ESCALATION = "escalation"  # the case went to the second line: its card and a link, in the escalation chat
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,7 @@ class Report:
     ratings: int = 0
     rating_average: float | None = None
     rating_distribution: dict[str, int] = field(default_factory=dict)
+    rating_by_operator: dict[str, float] = field(default_factory=dict)  # who resolved -> their average rating
     faq_gaps: list[tuple[str, int]] = field(default_factory=list)  # unmatched questions, most frequent first
     not_helped_entries: list[tuple[str, int]] = field(default_factory=list)
     delivery_failures: int = 0
@@ -61,6 +62,7 @@ async def compute(store: Store, since: float | None = None, gaps: int = 10) -> R
     first_response: list[float] = []
     resolution: list[float] = []
     stars: list[int] = []
+    by_operator: dict[str, list[int]] = {}
     reasons: Counter[str] = Counter()
     channels: Counter[str] = Counter()
     unmatched: Counter[str] = Counter()
@@ -95,6 +97,8 @@ async def compute(store: Store, since: float | None = None, gaps: int = 10) -> R
             resolution.append(float(e["seconds"]))
         elif kind == "rated":
             stars.append(int(e["stars"]))
+            if e.get("operator"):
+                by_operator.setdefault(e["operator"], []).append(int(e["stars"]))
         elif kind == "delivery_failed":
             report.delivery_failures += 1
     customers |= answered
@@ -113,6 +117,7 @@ async def compute(store: Store, since: float | None = None, gaps: int = 10) -> R
     report.ratings = len(stars)
     report.rating_average = round(statistics.mean(stars), 2) if stars else None
     report.rating_distribution = {str(n): stars.count(n) for n in range(1, 6)}
+    report.rating_by_operator = {name: round(statistics.mean(v), 2) for name, v in sorted(by_operator.items())}
     report.faq_gaps = unmatched.most_common(gaps)
     report.not_helped_entries = not_helped.most_common(gaps)
     return report
@@ -141,6 +146,8 @@ def format_report(r: Report) -> str:
         f"Ratings: {r.ratings}, average {r.rating_average if r.rating_average is not None else '—'}  "
         + " ".join(f"{k}★:{v}" for k, v in r.rating_distribution.items()),
     ]
+    if r.rating_by_operator:
+        lines.append("Average rating by the operator who resolved: " + _kv(r.rating_by_operator))
     if r.delivery_failures:
         lines.append(f"Undelivered messages: {r.delivery_failures}")
     if r.faq_gaps:

@@ -13,12 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from core.messages import Audience, Outbound
 from core.store import Store, Unit
+
+log = logging.getLogger(__name__)
 
 WAKE_MAX = 64
 
@@ -83,6 +89,20 @@ return 1
 """
 
 
+async def stubborn(call: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """``call()`` again until Redis takes it. For the book-keeping of what already happened on the platform: a
+    sent message (or part) that is not recorded would be sent again once its lease expires. Cancellation (the
+    send's budget, a shutdown) still stops it."""
+    delay = 0.05
+    while True:
+        try:
+            return await call()
+        except (RedisError, OSError) as e:
+            log.warning("outbox: cannot record %s (%r); trying again in %.2fs", what, e, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 def destination(out: Outbound) -> str:
     if out.audience == Audience.CUSTOMER and out.to is not None:
         return f"c:{out.to.channel}:{out.to.user_id}"
@@ -119,7 +139,8 @@ class EntryProgress:
             return
         self.sent.append(native_id)
         key = self.outbox.store.keys.outbox_msg(self.entry.id)
-        await self.outbox.redis.hset(key, "parts", json.dumps(self.sent))
+        parts = json.dumps(self.sent)
+        await stubborn(lambda: self.outbox.redis.hset(key, "parts", parts), f"part {part} of {self.entry.id} as sent")
 
 
 class Outbox:

@@ -3,8 +3,9 @@
 Any number of processes run ``Delivery.run``. A worker claims due destinations (``Outbox.claim``), takes
 room in every limit of the send, calls the channel and marks the entry done. When the staff group's budget
 is spent, the customer messages waiting for one topic are merged into one (texts joined, attachments kept)
-instead of waiting one by one; a message whose content exists only as the native original (``copy_from``
-with no text and no attachments: a Telegram location, contact, poll...) is never merged.
+instead of waiting one by one (relays marked ``flood``, from a customer past ``FLOOD_LIMIT``, whatever the
+budget); a message whose content exists only as the native original (``copy_from`` with no text and no
+attachments: a Telegram location, contact, poll...) is never merged.
 
 Failures: ``DeliveryError.retry_after`` (HTTP 429) waits that long and retries; other transient errors retry
 with exponential backoff (capped at ``max_backoff``) for as long as the message can still help: until
@@ -30,7 +31,7 @@ from typing import Any
 
 from bots import logs, metrics
 from bots.delivery.limits import Limiter
-from bots.delivery.outbox import Entry, Outbox
+from bots.delivery.outbox import Entry, Outbox, stubborn
 from bots.ports import Channel, DeliveryError, EventSink, Media, SendContext
 from core.events import DeliveryReport
 from core.messages import Attachment, Audience, Outbound, StaffKind
@@ -64,6 +65,9 @@ class Delivery:
         options: DeliveryOptions = DeliveryOptions(),
     ):
         self.outbox = outbox
+        # the destination's lease in Redis and the send budget (80% of it) must agree: a send may never outlive
+        # its lease (another worker would take the destination and send again)
+        outbox.lease_seconds = options.lease_seconds
         self.channels = dict(channels)
         self.staff = staff
         self.report = report
@@ -122,9 +126,14 @@ class Delivery:
         if free > 0:
             entries, next_due = await self.outbox.claim(free)
         for entry in entries:
+            if entry.dest in self._busy:
+                # this process is still at it (recording a send as done, Redis back after an outage that outlived
+                # the lease): never a second sender of one destination; let it go, and look again shortly
+                await self.outbox.later(entry, self.clock() + 0.05)
+                continue
             task = asyncio.create_task(self._serve(entry))
             self._busy[entry.dest] = task
-            task.add_done_callback(lambda _t, d=entry.dest: self._busy.pop(d, None))
+            task.add_done_callback(lambda t, d=entry.dest: self._busy.pop(d) if self._busy.get(d) is t else None)
         if entries or not wait:
             await asyncio.sleep(0)
             return
@@ -145,6 +154,10 @@ class Delivery:
             with contextlib.suppress(Exception):
                 await self.outbox.later(entry, self.clock() + 1.0)
         finally:
+            # no longer busy as soon as it is done (not a loop turn later: a claim of the destination's next
+            # entry must not be taken for this one still running)
+            if self._busy.get(entry.dest) is asyncio.current_task():
+                del self._busy[entry.dest]
             self.outbox.woken()  # the destination may have more: look again at once
 
     def _channel_for(self, out: Outbound) -> Any:
@@ -163,6 +176,8 @@ class Delivery:
         started = bool(entry.fields.get("parts"))  # parts already went out: the message may no longer change
         if staff and not started and (out.kind == StaffKind.CASE_OPENED or _group(out)):
             entry.out = out = await self._fold(entry)
+        if staff and not started and out.meta.get("flood") and _mergeable(out):  # a flooding customer: one message
+            entry.out = out = await self._merge(entry, flood=True) or out  # (core.desk.privacy)
         limits = await _maybe(limits_of(out))
         if staff:
             metrics.staff_limits_used(limits)
@@ -198,7 +213,8 @@ class Delivery:
             return
         self.stats["sent"] += 1
         metrics.delivered(out, entry.created, self.clock())
-        await self.outbox.done(entry, taken, ctx.links)
+        # it went out: recorded whatever it takes (Redis away for a while), or it would be sent again
+        await stubborn(lambda: self.outbox.done(entry, taken, ctx.links), f"{entry.id} as sent")
 
     async def _fold(self, entry: Entry) -> Outbound:
         """A case's card takes in the customer messages queued behind it (they ride inside the card: a new case
@@ -237,12 +253,13 @@ class Delivery:
         self.stats["merged"] += len(absorbed)
         return folded
 
-    async def _merge(self, entry: Entry) -> Outbound | None:
-        """Fold the customer messages queued right behind the head (same topic) into it; None if none."""
+    async def _merge(self, entry: Entry, flood: bool = False) -> Outbound | None:
+        """Fold the customer messages queued right behind the head (same topic) into it; None if none.
+        ``flood``: only those marked ``flood`` too (merged whatever the budget)."""
         parts: list[Outbound] = []
         absorbed: list[str] = []
         for other_id, other in await self.outbox.following(entry):
-            if other is None or not _mergeable(other):
+            if other is None or not _mergeable(other) or (flood and not other.meta.get("flood")):
                 break
             parts.append(other)
             absorbed.append(other_id)

@@ -60,6 +60,7 @@ Part = Callable[[], Awaitable[str]]  # one API call; returns the native message 
 class TelegramOptions:
     token: str
     staff_chat_id: int | None = None
+    escalation_chat_id: int | None = None  # escalated cases are posted there too (TELEGRAM_ESCALATION_CHAT_ID)
     api_url: str = "https://api.telegram.org"
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -74,6 +75,7 @@ class TelegramOptions:
         base: dict[str, Any] = {
             "token": settings.telegram_bot_token or "",
             "staff_chat_id": settings.telegram_staff_chat_id,
+            "escalation_chat_id": settings.telegram_escalation_chat_id,
             "api_url": settings.telegram_api_url,
             "webhook_url": settings.telegram_webhook_url,
             "webhook_secret": settings.telegram_webhook_secret,

@@ -52,6 +52,7 @@ WEBHOOK_MAX_BODY = 1024 * 1024  # an update is a few kilobytes; a larger body is
 ANSWERED_TTL = 3600.0  # a callback query is answered once, even when Telegram delivers it twice
 _MENTION = re.compile(r"^(\s*/[A-Za-z_]+)@(\S+)")
 _CARD_BUTTON = re.compile(r"^case:([A-Za-z_]+):(\d+)$")
+_TOOL_BUTTON = re.compile(r"^(faqsend):(\d+):(\S+)$")  # an operators' tool's button: a /faq choice (the entry id)
 
 
 def attachments_of(msg: Message) -> tuple[Attachment, ...]:
@@ -296,6 +297,8 @@ class TelegramIntake:
             return None
         sender = UserRef("telegram", str(msg.chat.id))
         text = msg.text or msg.caption or ""
+        if msg.contact is not None and not text:  # a shared contact ("share my number"): its number
+            text = "+" + msg.contact.phone_number.lstrip("+")
         if edit:
             return CustomerEdit(sender, f"edit:{update.update_id}", text) if text else None
         return Inbound(
@@ -343,7 +346,9 @@ class TelegramIntake:
         if replied is not None and thread is not None and replied.message_id == thread:
             replied = None  # in a topic every message "replies" to the topic's first (service) message
         ours = replied is not None and replied.from_user is not None and replied.from_user.id == self.api.bot_id
-        return _staff_place(thread, msg.message_id, replied.message_id if replied is not None else None, ours)
+        who = replied.from_user if replied is not None and not ours else None  # the author, for /assign as a reply
+        author = None if who is None or who.is_bot else (f"@{who.username}" if who.username else who.full_name)
+        return _staff_place(thread, msg.message_id, replied.message_id if replied is not None else None, ours, author)
 
     def _sender(self, msg: Message) -> Operator | None:
         """The operator who wrote ``msg`` in the staff group: a person, or an administrator posting anonymously
@@ -365,14 +370,15 @@ class TelegramIntake:
         answer: str | None = None
         event: Event | None = None
         if chat is not None and self.staff_chat is not None and chat.id == self.staff_chat:
-            m = _CARD_BUTTON.match(cq.data or "")
+            m = _CARD_BUTTON.match(cq.data or "") or _TOOL_BUTTON.match(cq.data or "")
             if m is None or cq.from_user.is_bot:
                 answer = "Unknown button"
             else:
                 thread = getattr(msg, "message_thread_id", None) if getattr(msg, "is_topic_message", None) else None
                 place = _staff_place(thread, msg.message_id, msg.message_id, True)  # the card's own place
                 operator = Operator(id=str(cq.from_user.id), name=cq.from_user.full_name)
-                event = OperatorCommand(operator, int(m.group(2)), m.group(1), place, f"cb:{cq.id}")
+                argument = m.group(3) if m.re is _TOOL_BUTTON else ""
+                event = OperatorCommand(operator, int(m.group(2)), m.group(1), place, f"cb:{cq.id}", argument)
                 answer = "OK"
         elif cq.data:
             user = cq.from_user
@@ -391,11 +397,14 @@ class TelegramIntake:
                 await self.bot.answer_callback_query(cq.id, text=answer)
 
 
-def _staff_place(thread: int | None, message_id: int, reply_to: int | None, ours: bool) -> StaffPlace:
+def _staff_place(
+    thread: int | None, message_id: int, reply_to: int | None, ours: bool, author: str | None = None
+) -> StaffPlace:
     """Where something happened in the staff group; answers go to ``message_id`` in ``thread``."""
     topic = str(thread) if thread is not None else None
     replied = str(reply_to) if reply_to is not None else None
-    return StaffPlace(topic, replied, reply={"thread": thread, "reply_to": message_id}, replies_to_bot=ours)
+    reply = {"thread": thread, "reply_to": message_id}
+    return StaffPlace(topic, replied, reply=reply, replies_to_bot=ours, reply_author=author)
 
 
 def _chat_key(u: Update) -> str:

@@ -94,6 +94,8 @@ class StaffSide:
 
     # ================================================================ limits
     async def staff_limits(self, out: Outbound) -> list[Limit]:
+        if out.kind == StaffKind.ESCALATION:  # shown in the escalation chat, with a link of up to 64 characters
+            return group_limits(self.api.options.escalation_chat_id, calls_for(out.text + " " * 64, ()))
         return group_limits(self.chat, await self.calls(out))
 
     async def calls(self, out: Outbound) -> int:
@@ -117,10 +119,15 @@ class StaffSide:
         case_id = out.case_id
         if out.kind == StaffKind.REPLY and "thread" in out.meta:
             thread, reply_to = out.meta.get("thread"), out.meta.get("reply_to")
-            parts = self.api.content_parts(self.chat, out.text, (), ctx.media, thread=thread, reply_to=reply_to)
+            markup = card_keyboard(out.buttons)  # e.g. /faq's choices (faqsend:<case>:<entry>)
+            parts = self.api.content_parts(
+                self.chat, out.text, (), ctx.media, markup=markup, thread=thread, reply_to=reply_to
+            )
             return await run_parts(parts, ctx, self._linker(ctx, case_id))
         if not case_id:
             raise DeliveryError("a staff message without a case", permanent=True)
+        if out.kind == StaffKind.ESCALATION:
+            return await self._escalation(case_id, out, ctx)
         for attempt in range(3):
             place, reposted = await self._place(case_id, out, ctx)
             try:
@@ -147,8 +154,9 @@ class StaffSide:
         parts: list[Part]
         if out.kind == StaffKind.CASE_OPENED:
             markup = card_keyboard(out.buttons)
+            text = await self._follow_up_link(out)
             parts = api.content_parts(
-                chat, out.text, out.attachments, media, markup=markup, markup_first=True, thread=thread, captions=False
+                chat, text, out.attachments, media, markup=markup, markup_first=True, thread=thread, captions=False
             )
             if parts:
                 parts[0] = self._card_part(case_id, parts[0], reposted)
@@ -181,6 +189,28 @@ class StaffSide:
         if out.kind == StaffKind.STATUS and not place.plain and thread is not None:
             await self._rename(case_id, thread, out)
         return mid
+
+    async def _escalation(self, case_id: int, out: Outbound, ctx: SendContext) -> str:
+        """An escalated case in the escalation chat: the desk's text with the link to the case's topic (or card)
+        under its first line."""
+        chat = self.api.options.escalation_chat_id
+        if not chat:
+            raise DeliveryError("no escalation chat is configured (TELEGRAM_ESCALATION_CHAT_ID)", permanent=True)
+        link = case_link(self.chat, await self._known(case_id))
+        head, _, rest = out.text.partition("\n")
+        text = "\n".join(line for line in (head, link, rest) if line)
+        return await run_parts(self.api.content_parts(chat, text, (), ctx.media), ctx)
+
+    async def _follow_up_link(self, out: Outbound) -> str:
+        """A follow-up's card: the link to the old case's topic after its "Follow-up to #N" line, when known."""
+        old, line = out.meta.get("follows"), out.meta.get("follows_line")
+        if not old or not line or line not in out.text:
+            return out.text
+        topic = (await self.directory.place(int(old))).get("tg_topic")
+        if not topic or self.chat is None:
+            return out.text
+        link = f"https://t.me/c/{str(self.chat).removeprefix('-100')}/{topic}"
+        return out.text.replace(line, f"{line} {link}", 1)
 
     def _card_part(self, case_id: int, part: Part, reposted: str | None) -> Part:
         """The card's first message (the one with the buttons): remembered as the case's card."""
@@ -324,6 +354,14 @@ class StaffSide:
                 log.warning("telegram: renaming the topic of case %s failed: %s", case_id, e.message)
                 return
         await self.directory.set_place(case_id, tg_title=title)
+
+
+def case_link(chat: int | None, place: Place | None) -> str:
+    """``https://t.me/c/<chat id without -100>/<topic>``: the case's topic (its card without topics) for members
+    of the staff group; empty when there is none yet or the group has no such links."""
+    raw = str(chat or "")
+    target = None if place is None else (place.card if place.plain else place.thread)
+    return f"https://t.me/c/{raw[4:]}/{target}" if raw.startswith("-100") and target else ""
 
 
 def _already(mid: str) -> Part:

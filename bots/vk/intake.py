@@ -20,7 +20,7 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -34,9 +34,6 @@ from bots.vk.models import MessageEvent, MessageNew, VkUpdate
 from core.events import ButtonPress
 from core.messages import Inbound, customer
 
-if TYPE_CHECKING:
-    from bots.vk.channel import VkChannel
-
 log = logging.getLogger("bots.vk")
 
 NAME_TTL = 7 * 24 * 3600
@@ -46,7 +43,7 @@ CALLBACK_MAX_BODY = 1024 * 1024
 
 class VkIntake:
     # ------------------------------------------------------------------ long poll
-    async def run(self: VkChannel, sink: EventSink) -> None:
+    async def run(self, sink: EventSink) -> None:
         if self.options.callback_mode:
             return  # updates come to POST /webhooks/vk
         server = await self._longpoll_server()
@@ -87,7 +84,7 @@ class VkIntake:
             await self._handle_batch(sink, updates if isinstance(updates, list) else [])
             server["ts"] = data.get("ts", server["ts"])
 
-    async def _handle_batch(self: VkChannel, sink: EventSink, updates: list[Any]) -> None:
+    async def _handle_batch(self, sink: EventSink, updates: list[Any]) -> None:
         """One long-poll batch, handled before ``ts`` moves on: each peer's updates in order, peers concurrently
         (one customer waiting on their lane or a failing update does not hold up the others)."""
         by_peer: dict[str, list[dict[str, Any]]] = {}
@@ -106,7 +103,7 @@ class VkIntake:
             for items in by_peer.values():
                 group.create_task(one_peer(items))
 
-    async def _handle_until_done(self: VkChannel, sink: EventSink, update: dict[str, Any]) -> None:
+    async def _handle_until_done(self, sink: EventSink, update: dict[str, Any]) -> None:
         """Long poll cannot re-deliver, so a failed update is retried (capped backoff): the intake did not mark it
         handled, so a retry is safe. One that still fails after ``park_after`` attempts is parked (raw JSON, in
         the channel's memory, logged as an error) so that one poisoned update cannot stop the intake of every
@@ -138,7 +135,7 @@ class VkIntake:
                 log.info("VK update %s (peer %s) handled on attempt %d", update.get("type"), _peer_of(update), attempt)
             return
 
-    async def _park(self: VkChannel, update: dict[str, Any]) -> bool:
+    async def _park(self, update: dict[str, Any]) -> bool:
         try:
             await self.memory.push("parked", json.dumps(update, ensure_ascii=False))
         except Exception:  # Redis itself is failing: keep retrying instead
@@ -152,7 +149,7 @@ class VkIntake:
         )
         return True
 
-    async def _longpoll_server(self: VkChannel) -> dict[str, Any]:
+    async def _longpoll_server(self) -> dict[str, Any]:
         delay = 1.0
         while True:
             try:
@@ -173,7 +170,7 @@ class VkIntake:
             delay = min(delay * 2, 60.0)
 
     # ------------------------------------------------------------------ Callback API
-    def routes(self: VkChannel, sink: EventSink) -> list[web.RouteDef]:
+    def routes(self, sink: EventSink) -> list[web.RouteDef]:
         """``POST /webhooks/vk``; what it answers, and why, is in ``bots.vk.models``."""
         if not self.options.callback_mode:
             return []
@@ -200,7 +197,7 @@ class VkIntake:
         return [web.post("/webhooks/vk", webhook(callback, max_body=CALLBACK_MAX_BODY, name="VK callback"))]
 
     # ------------------------------------------------------------------ native update -> event
-    async def handle_update(self: VkChannel, sink: EventSink, update: dict[str, Any]) -> None:
+    async def handle_update(self, sink: EventSink, update: dict[str, Any]) -> None:
         """A long-poll update: checked (``bots.vk.models``; an unusable one is skipped), then handled."""
         try:
             checked = parse(VkUpdate, update)
@@ -209,7 +206,7 @@ class VkIntake:
             return
         await self.handle_event(sink, checked)
 
-    async def handle_event(self: VkChannel, sink: EventSink, update: VkUpdate) -> None:
+    async def handle_event(self, sink: EventSink, update: VkUpdate) -> None:
         """The event an update means, to the sink (raises when the sink did not handle it)."""
         if update.type == "message_new":
             new = _read(MessageNew, update)
@@ -222,7 +219,7 @@ class VkIntake:
             if press is not None:
                 await sink(press)
 
-    async def inbound(self: VkChannel, new: MessageNew) -> Inbound | None:
+    async def inbound(self, new: MessageNew) -> Inbound | None:
         message, info = new.message, new.client_info
         from_id, peer_id = message.from_id, message.peer_id
         if from_id <= 0 or peer_id != from_id or message.out:
@@ -246,7 +243,7 @@ class VkIntake:
             handle=f"vk.com/id{from_id}",
         )
 
-    async def button_press(self: VkChannel, pressed: MessageEvent) -> ButtonPress | None:
+    async def button_press(self, pressed: MessageEvent) -> ButtonPress | None:
         user_id, event_id = pressed.user_id, pressed.event_id
         peer_id = pressed.peer_id or user_id
         if user_id <= 0:
@@ -267,7 +264,7 @@ class VkIntake:
             handle=f"vk.com/id{user_id}",
         )
 
-    async def display_name(self: VkChannel, user_id: int) -> str | None:
+    async def display_name(self, user_id: int) -> str | None:
         """'First Last' from users.get, fetched once and kept in the channel's memory."""
         cached = await self.memory.get("name", user_id)
         if cached is not None:

@@ -17,7 +17,7 @@ import json
 import mimetypes
 import secrets
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 from vk_api.keyboard import MAX_INLINE_LINES, VkKeyboard, VkKeyboardColor
@@ -28,15 +28,12 @@ from bots.vk.api import random_id, vk_error
 from bots.vk.mapping import _attachment_id
 from core.messages import Attachment, AttachmentKind, Button, Outbound
 
-if TYPE_CHECKING:
-    from bots.vk.channel import VkChannel
-
 TEXT_MAX = 4096
 LABEL_MAX = 40  # VK shows at most 40 characters of a button's label: longer ones are clipped
 
 
 class VkSender:
-    async def send(self: VkChannel, out: Outbound, ctx: SendContext) -> str:
+    async def send(self, out: Outbound, ctx: SendContext) -> str:
         assert out.to is not None and out.to.channel == "vk"
         peer_id = int(out.to.user_id)
         raw = await self.memory.get("client", peer_id) if out.buttons else None
@@ -71,7 +68,7 @@ class VkSender:
             await ctx.progress.mark(i, last_id)
         return last_id
 
-    async def _salt(self: VkChannel) -> str:
+    async def _salt(self) -> str:
         """This install's random_id salt, created once (SET NX) and read on every send: when Redis is wiped the
         outbox counter starts again, and a new salt keeps VK from dropping new messages as repeats."""
         salt = await self.memory.get("salt", "random_id")
@@ -80,7 +77,7 @@ class VkSender:
             salt = await self.memory.get("salt", "random_id")
         return salt or ""
 
-    async def _upload(self: VkChannel, att: Attachment, peer_id: int, ctx: SendContext) -> str:
+    async def _upload(self, att: Attachment, peer_id: int, ctx: SendContext) -> str:
         media = await ctx.media(att)
         buffer = io.BytesIO(media.data)
         buffer.name = media.filename or "file"
@@ -97,7 +94,7 @@ class VkSender:
         except Exception as exc:
             raise vk_error(exc) from exc
 
-    async def download(self: VkChannel, attachment: Attachment) -> Media:
+    async def download(self, attachment: Attachment) -> Media:
         """Customer files come with a direct URL (``Attachment.ref``); at most ``MAX_DOWNLOAD`` bytes are read."""
         if attachment.size and attachment.size > MAX_DOWNLOAD:
             raise too_large(attachment.size)
@@ -114,7 +111,7 @@ class VkSender:
         filename = attachment.filename or "file" + (mimetypes.guess_extension(mime or "") or "")
         return Media(data, filename, mime)
 
-    def limits(self: VkChannel, out: Outbound) -> list[Limit]:
+    def limits(self, out: Outbound) -> list[Limit]:
         # A community token may make 20 requests per second; one send may need a few (uploads).
         return [Limit("vk:api", 15, 1.0)]
 

@@ -108,7 +108,8 @@ def signature_ok(body: bytes, header: str | None, secret: str | None) -> bool:
     if not secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256=") :].strip().lower())
+    given = header[len("sha256=") :].strip().lower().encode("utf-8", "surrogateescape")  # bytes: any text compares
+    return hmac.compare_digest(expected.encode(), given)
 
 
 class GraphClient:

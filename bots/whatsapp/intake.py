@@ -20,7 +20,7 @@ import hmac
 import logging
 import mimetypes
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -30,9 +30,6 @@ from bots.whatsapp.api import ERRORS, WINDOW, signature_ok
 from bots.whatsapp.models import Message, Status, StatusError, Value, Webhook
 from core.events import DeliveryReport
 from core.messages import Attachment, AttachmentKind, Audience, Inbound, Outbound, customer
-
-if TYPE_CHECKING:
-    from bots.whatsapp.channel import WhatsAppChannel
 
 log = logging.getLogger("bots.whatsapp")
 
@@ -48,18 +45,19 @@ _MEDIA_KINDS = {
 
 
 class WhatsAppIntake:
-    async def run(self: WhatsAppChannel, sink: EventSink) -> None:
+    async def run(self, sink: EventSink) -> None:
         return  # updates come by webhook
 
-    def routes(self: WhatsAppChannel, sink: EventSink) -> list[web.RouteDef]:
+    def routes(self, sink: EventSink) -> list[web.RouteDef]:
         opts = self.options
 
         async def verify(request: web.Request) -> web.Response:
             q = request.query
+            given = q.get("hub.verify_token", "").encode("utf-8", "surrogateescape")  # any text: bytes compare
             if (
                 q.get("hub.mode") == "subscribe"
                 and opts.verify_token
-                and hmac.compare_digest(q.get("hub.verify_token", ""), opts.verify_token)
+                and hmac.compare_digest(given, opts.verify_token.encode())
             ):
                 return web.Response(text=q.get("hub.challenge", ""))
             return web.Response(status=403, text="verification failed")
@@ -77,7 +75,7 @@ class WhatsAppIntake:
         hook = webhook(receive, check=signed, name="WhatsApp webhook", unusable=200)
         return [web.get(PATH, verify), web.post(PATH, hook)]
 
-    async def handle_webhook(self: WhatsAppChannel, sink: EventSink, body: dict[str, Any]) -> None:
+    async def handle_webhook(self, sink: EventSink, body: dict[str, Any]) -> None:
         """Every message and status of a webhook call, to the sink; ``Unusable`` when the call is not Meta's
         shape (``bots.whatsapp.models``: an unusable item inside is skipped with a WARNING)."""
         hook = parse(Webhook, body)
@@ -102,7 +100,7 @@ class WhatsAppIntake:
                 for status in value.statuses:
                     await self._status(sink, status)
 
-    async def _message(self: WhatsAppChannel, sink: EventSink, message: Message, names: dict) -> None:
+    async def _message(self, sink: EventSink, message: Message, names: dict) -> None:
         event = inbound(message, names)
         if event is None:
             return
@@ -116,7 +114,7 @@ class WhatsAppIntake:
             )
         )
 
-    async def _status(self: WhatsAppChannel, sink: EventSink, status: Status) -> None:
+    async def _status(self, sink: EventSink, status: Status) -> None:
         """A failed delivery status: reported (once: the intake dedups by the wamid) about what was sent."""
         if status.status != "failed":
             return

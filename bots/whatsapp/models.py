@@ -3,9 +3,9 @@
 ``{"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {"metadata",
 "contacts": [...], "messages": [...], "statuses": [...]}}]}]}``. Lenient where Meta adds fields
 (``extra="ignore"``), strict on what we read: ids are non-empty printable strings (numbers are taken as their
-digits), texts strings, timestamps Unix seconds (a string of digits, as Meta sends them, or an integer). A message
-must carry the object its ``type`` names (a ``text`` without ``text.body`` is unusable); a type we do not read
-becomes ``[type]`` for the desk.
+digits), texts strings, timestamps Unix seconds before 2100 (a string of digits, as Meta sends them, or an
+integer). A message must carry the object its ``type`` names (a ``text`` without ``text.body`` is unusable); a
+type we do not read becomes ``[type]`` for the desk.
 
 What ``POST /webhooks/whatsapp`` (``bots.whatsapp.intake``) answers, and why (Meta delivers a call again and
 again, for days, until it gets a 200):
@@ -51,7 +51,8 @@ def _seconds(value: Any) -> int:
 
 
 WaId = Annotated[NativeId, BeforeValidator(_digits)]
-Timestamp = Annotated[int, BeforeValidator(_seconds), Field(ge=0, lt=10**12)]
+# a date people can be shown (before 2100): the reply window is rendered from it
+Timestamp = Annotated[int, BeforeValidator(_seconds), Field(ge=0, lt=4_102_444_800)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Short = Annotated[str, StringConstraints(max_length=256)]
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import mimetypes
 import re
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 
@@ -27,9 +27,6 @@ from bots.whatsapp.api import REENGAGEMENT, WINDOW, GraphError, graph_error
 from core.cards import fmt_time
 from core.messages import Attachment, AttachmentKind, Outbound
 from core.texts import t
-
-if TYPE_CHECKING:
-    from bots.whatsapp.channel import WhatsAppChannel
 
 TEXT_MAX = 4096
 BODY_MAX = 1024  # the body of an interactive message
@@ -50,7 +47,7 @@ class WindowClosed(Exception):
 
 
 class WhatsAppSender:
-    async def send(self: WhatsAppChannel, out: Outbound, ctx: SendContext) -> str:
+    async def send(self, out: Outbound, ctx: SendContext) -> str:
         assert out.to is not None and out.to.channel == self.name
         if not out.text.strip() and not out.attachments:
             # e.g. a location, contact or poll an operator sent in Telegram: no text, no file, only copy_from
@@ -68,7 +65,7 @@ class WhatsAppSender:
         except WindowClosed:
             return await self._send_closed(out, ctx, last)
 
-    async def _send_free(self: WhatsAppChannel, out: Outbound, ctx: SendContext) -> str:
+    async def _send_free(self, out: Outbound, ctx: SendContext) -> str:
         parts: list[dict[str, Any] | Attachment] = [*text_messages(out), *out.attachments]
         last_id = ctx.progress.sent[-1] if ctx.progress.sent else ""
         for i, part in enumerate(parts):
@@ -79,7 +76,7 @@ class WhatsAppSender:
             await ctx.progress.mark(i, last_id)
         return last_id
 
-    async def _send_closed(self: WhatsAppChannel, out: Outbound, ctx: SendContext, last: float | None) -> str:
+    async def _send_closed(self, out: Outbound, ctx: SendContext, last: float | None) -> str:
         closed = f" at {fmt_time(last + WINDOW)}" if last is not None else ""
         name, _, lang = (self.options.reopen_template or "").strip().partition(":")
         if not name or not out.text.strip():
@@ -113,7 +110,7 @@ class WhatsAppSender:
             )
         return wamid
 
-    async def _post_message(self: WhatsAppChannel, message: dict[str, Any], out: Outbound) -> str:
+    async def _post_message(self, message: dict[str, Any], out: Outbound) -> str:
         wa_id = out.to.user_id  # type: ignore[union-attr]
         body = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": wa_id, **message}
         try:
@@ -132,7 +129,7 @@ class WhatsAppSender:
             await self.memory.set_hash("sent", wamid, sent, ttl=SENT_TTL)
         return wamid
 
-    async def _media_message(self: WhatsAppChannel, att: Attachment, ctx: SendContext) -> dict[str, Any]:
+    async def _media_message(self, att: Attachment, ctx: SendContext) -> dict[str, Any]:
         media = await ctx.media(att)
         mime = media.mime or mimetypes.guess_type(media.filename)[0] or "application/octet-stream"
         if att.kind == AttachmentKind.PHOTO and mime in ("image/jpeg", "image/png"):
@@ -156,7 +153,7 @@ class WhatsAppSender:
             body["filename"] = media.filename
         return {"type": kind, kind: body}
 
-    async def download(self: WhatsAppChannel, attachment: Attachment) -> Media:
+    async def download(self, attachment: Attachment) -> Media:
         """A customer's file: its URL from the media id, then the bytes (both with the token); files over
         ``MAX_DOWNLOAD`` are refused before they are read (their size, then Content-Length, then what arrives)."""
         if attachment.size and attachment.size > MAX_DOWNLOAD:
@@ -181,7 +178,7 @@ class WhatsAppSender:
         filename = attachment.filename or "file" + (mimetypes.guess_extension(mime or "") or "")
         return Media(data, filename, mime)
 
-    def limits(self: WhatsAppChannel, out: Outbound) -> list[Limit]:
+    def limits(self, out: Outbound) -> list[Limit]:
         # Cloud API throughput: 80 messages/s per number; bursts to one user are limited too (error 131056).
         return [Limit("whatsapp:number", 80, 1.0), Limit(f"whatsapp:pair:{out.to.user_id if out.to else ''}", 10, 6.0)]
 

@@ -19,7 +19,11 @@ from core.desk.answers import AnswerSide, entry_label
 from core.desk.customers import COMMANDS, CustomerSide
 from core.desk.language import COMMON_EN, COMMON_RU
 from core.desk.operators import STAFF_COMMANDS, UNKNOWN_CASE, OperatorSide, parse_staff_command, status_line
+from core.desk.privacy import PrivacySide, mask_event
 from core.desk.ratings import RatingSide
+from core.desk.requests import RequestSide
+from core.desk.sla import HoursSide
+from core.desk.tools import ToolSide
 from core.events import (
     ButtonPress,
     CustomerEdit,
@@ -28,8 +32,10 @@ from core.events import (
     OperatorCommand,
     OperatorEdit,
     OperatorText,
+    Reminder,
 )
 from core.faq import FaqEntry, FaqMatcher
+from core.hours import ROUND_THE_CLOCK, WorkingHours
 from core.messages import Audience, Inbound, Outbound, UserRef
 from core.sanitize import clean_name, clean_text
 from core.store import Store, Unit
@@ -54,9 +60,16 @@ class DeskOptions:
     max_chars: int = 4000  # the longest question the FAQ matcher looks at
     staff_language: str = "en"  # what operators read (STAFF_LANGUAGE; default DEFAULT_LANGUAGE when configured)
     timezone: str = "UTC"  # dates shown to operators (TIMEZONE)
+    hours: WorkingHours = ROUND_THE_CLOCK  # WORKING_HOURS and HOLIDAYS in TIMEZONE (core.hours; default 24/7)
+    sla_minutes: float = 15.0  # FIRST_RESPONSE_SLA_MINUTES, in working time (0: no reminders)
+    onduty: tuple[str, ...] = ()  # ONDUTY_USERNAMES (@names), mentioned in SLA reminders
+    escalation_chat: bool = False  # TELEGRAM_ESCALATION_CHAT_ID is set: escalated cases are posted there
+    reopen_days: float = 7.0  # a message this soon after resolution reopens the case (REOPEN_DAYS)
+    phone_region: str = "RU"  # phone numbers without a country code (PHONE_REGION)
+    flood_limit: int = 20  # FLOOD_LIMIT: messages a minute before a customer is slowed down (0: no limit)
 
 
-class SupportDesk(CustomerSide, AnswerSide, RatingSide, OperatorSide):
+class SupportDesk(CustomerSide, AnswerSide, RatingSide, RequestSide, HoursSide, PrivacySide, ToolSide, OperatorSide):
     def __init__(
         self,
         store: Store,
@@ -85,25 +98,30 @@ class SupportDesk(CustomerSide, AnswerSide, RatingSide, OperatorSide):
                 return out.to, out.case_id
             case = await self.store.get_case(out.case_id) if out.case_id else None
             return (case.customer if case else None), out.case_id
-        case_id = event.case_id if isinstance(event, OperatorCommand) else await self.case_of_place(event.place)
+        if isinstance(event, OperatorCommand | Reminder):
+            case_id: int | None = event.case_id
+        else:
+            case_id = await self.case_of_place(event.place)
         case = await self.store.get_case(case_id) if case_id is not None else None
         return (case.customer if case else None), case_id
 
     async def handle(self, event: Event, unit: Unit, case_id: int | None = None) -> list[Outbound]:
         """What ``event`` means, as the messages to send; its changes are in ``unit`` (not yet committed)."""
-        event = sanitize(event)
+        event, hidden = mask_event(sanitize(event))  # no card number or secret goes further: core.desk.privacy
         if isinstance(event, Inbound):
-            return await self._customer(event, unit)
+            return await self._customer(event, unit) + await self.told_why(event.sender, hidden, unit)
         if isinstance(event, ButtonPress):
             return await self._customer(event.as_inbound(), unit)
         if isinstance(event, CustomerEdit):
-            return await self._edit(event, unit)
+            return await self._edit(event, unit) + await self.told_why(event.sender, hidden, unit)
         if isinstance(event, OperatorText):
             return await self._operator_text(event, case_id, unit)
         if isinstance(event, OperatorEdit):
             return await self._operator_edit(event, case_id, unit)
         if isinstance(event, OperatorCommand):
             return await self._operator_button(event, unit)
+        if isinstance(event, Reminder):
+            return await self._reminder(event, unit)
         if isinstance(event, DeliveryReport):
             outs = await self._delivery_report(event, unit)
             if not outs:

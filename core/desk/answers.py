@@ -37,11 +37,12 @@ class AnswerSide:
             tried.append([entry.id, round(best.score, 3)])
             u.update_user(user, tried=json.dumps(tried[-10:]))
             u.push_recent(user, "bot", f"FAQ answer: {entry.id}")
+            answer = self.fill_hours(entry.answer(lang), lang)  # {working_hours}: core.desk.sla
             if not others:
-                return [to_customer(user, entry.answer(lang), buttons=answer_buttons(entry, lang), lang=lang)]
+                return [to_customer(user, answer, buttons=answer_buttons(entry, lang), lang=lang)]
             buttons = tuple(Button(entry_label(c.entry, lang), f"faq:{c.entry.id}") for c in others)
             buttons += (Button(t("btn_operator", lang), "op:not_helped"),)
-            text = entry.answer(lang) + "\n\n" + t("not_it", lang)
+            text = answer + "\n\n" + t("not_it", lang)
             return [to_customer(user, text, buttons=buttons, lang=lang)]
         if match.band is Band.SUGGEST:
             ids = [c.entry.id for c in match.candidates]

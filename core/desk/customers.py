@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -34,6 +33,10 @@ COMMANDS = {
     "статус": "status",
     "cancel": "cancel",
     "отмена": "cancel",
+    "forget": "forget",  # delete my data: core.desk.privacy
+    "забыть": "forget",
+    "callback": "callback",
+    "перезвонить": "callback",
 }
 _CHOICE = re.compile(r"[0-9]{1,2}")  # a typed button number (ASCII digits only)
 COMMAND = re.compile(r"^/([^\s@]+)(?:@\S+)?\s*(.*)$", re.S)
@@ -52,7 +55,7 @@ class CustomerSide:
         self.remember_buttons(u, outs)
         if event.reply_window is not None:
             outs += await self._window_note(event, u)
-        return outs
+        return outs + await self.count_message(event, u)  # FLOOD_LIMIT a minute: core.desk.privacy
 
     async def _window_note(self: SupportDesk, event: Inbound, u: Unit) -> list[Outbound]:
         """Show in the case's topic until when free-form replies are possible (a platform with a reply window):
@@ -96,6 +99,9 @@ class CustomerSide:
                 payload = offered[number - 1]
             elif state.get("rate_case") and 1 <= number <= 5:  # the rating asked for, even after other messages
                 payload = f"rate:{state['rate_case']}:{number}"
+        outs = await self.forget_step(event, payload, text, state, lang, u)  # "Delete your data?": core.desk.privacy
+        if outs is not None:
+            return outs
         if payload:
             return await self._on_payload(event, payload, state, lang, u)
 
@@ -105,15 +111,24 @@ class CustomerSide:
             return await self._on_command(event, name, state, lang, u)
         if state.get("comment_case") and text and not command:
             return await self._comment(event, text, state, lang, u)
+        outs = await self.requests_first(event, text, state, lang, u)  # core.desk.requests: pending questions...
+        if outs is not None:
+            return outs
 
         case = await u.open_case_of(user)
         if case is not None:  # everything else, "/home is full" included, goes to the operator
-            return await self._relay(case, event, text, u)
+            return await self._relay(self.keep_details(case, text, state, u), event, text, u)
         if command or text == "/":
             shown = "/" + command.group(1) if command else "/"
             return [to_customer(user, t("unknown_command", lang, command=shown))]
 
         u.record("message", customer=user.key, channel=user.channel)
+        outs = await self.follow_up(event, text, state, lang, u)  # a quoted case number, a resolved case
+        if outs is not None:
+            return outs
+        if self.flooding(state) and not command:  # past FLOOD_LIMIT: kept, not answered one by one (privacy)
+            u.push_recent(user, "customer", text, event.attachments)
+            return []
         if not text and event.attachments:
             u.push_recent(user, "customer", text, event.attachments)
             return [self._offer_operator(user, lang, "attachment_no_case", HandoffReason.ATTACHMENT)]
@@ -158,7 +173,8 @@ class CustomerSide:
             entry = self.entries[arg]
             u.record("faq_chosen", customer=user.key, entry=entry.id)
             u.push_recent(user, "bot", f"FAQ answer (chosen): {entry.id}")
-            return [to_customer(user, entry.answer(lang), buttons=answer_buttons(entry, lang), lang=lang)]
+            answer = self.fill_hours(entry.answer(lang), lang)  # {working_hours}: core.desk.sla
+            return [to_customer(user, answer, buttons=answer_buttons(entry, lang), lang=lang)]
         if kind == "nohelp":
             u.record("faq_not_helped", customer=user.key, entry=arg or None)
             u.push_recent(user, "customer", f"(the answer {arg} did not help)")
@@ -168,6 +184,8 @@ class CustomerSide:
             return await self._handoff(event, state, lang, reason, u)
         if kind == "rephrase":
             return [to_customer(user, t("rephrase_hint", lang))]
+        if kind == "prep" and state.get("prep"):  # "Skip" the questions before a handoff
+            return await self.press_skip(event, state, lang, u)
         if kind == "rate":
             case_no, _, stars = arg.partition(":")
             if case_no.isdigit() and stars.isdigit():
@@ -179,29 +197,23 @@ class CustomerSide:
         u.record("command", customer=user.key, command=name)
         if name == "start":
             u.update_user(user, buttons=None)
+            self._flows_off(u, user, state)
             return [to_customer(user, t("greeting", lang))]
         if name == "help":
-            return [to_customer(user, t("help", lang))]
+            return [to_customer(user, t("help", lang) + "\n" + self.hours_line(lang))]
         if name == "operator":
             return await self._handoff(event, state, lang, HandoffReason.REQUESTED, u)
+        if name == "forget":
+            return self.forget_ask(user, lang, u)  # core.desk.privacy
         if name == "status":
-            cases = await u.cases_of(user)
-            if not cases:
-                return [to_customer(user, t("status_none", lang))]
-            lines = [t("status_header", lang)] + [
-                t(
-                    "status_line",
-                    lang,
-                    number=c.number,
-                    status=t(f"status.{c.status}", lang),
-                    created=time.strftime("%d.%m.%Y %H:%M", time.gmtime(c.created_at)),
-                )
-                for c in reversed(cases)
-            ]
-            return [to_customer(user, "\n".join(lines))]
+            return await self.status_command(event, lang, u)
+        if name == "callback":
+            return await self.start_callback(event, "", state, lang, u)
         # cancel: close the open case, or drop whatever choice was pending
         case = await u.open_case_of(user)
         u.update_user(user, buttons=None, tried=None)
+        if self._flows_off(u, user, state):  # a question of the bot's was pending: that is what is cancelled
+            return [to_customer(user, t("requests.flow_cancelled", lang))]
         if case is None:
             return [to_customer(user, t("cancel_nothing", lang))]
         old = case.status
@@ -219,12 +231,16 @@ class CustomerSide:
             ),
         ]
 
-    async def _handoff(self: SupportDesk, event: Inbound, state, lang: str, reason: str, u: Unit):
+    async def _handoff(self: SupportDesk, event: Inbound, state, lang: str, reason: str, u: Unit, extra=None):
+        """Open a case (``extra``: the request is prepared, its facts for ``Case.extra``; see core.desk.requests)."""
         user = event.sender
         existing = await u.open_case_of(user)
         if existing is not None:
             status = t(f"status.{existing.status}", lang)
             return [to_customer(user, t("already_open", lang, number=existing.number, status=status))]
+        early = await self.before_handoff(event, state, lang, reason, u, extra)  # reopen, or ask first
+        if early is not None:
+            return early
         best: dict[str, float] = {}  # the best score per entry, in the order tried
         for e, s in json.loads(state.get("tried") or "[]"):
             best[e] = max(float(s), best.get(e, 0.0))
@@ -239,22 +255,25 @@ class CustomerSide:
             reason=reason,
             tried=tuple(best.items()),
             escalated=reason == HandoffReason.COMPLAINT,  # a complaint goes to the second line at once
+            extra=await self.case_extras(user, state, reason, lang, extra, u),
         )
         recent = await u.recent(user)
         u.create_case(case, recent)
         u.update_user(user, tried=None, buttons=None)
         u.record("handoff", case=case.id, customer=user.key, channel=user.channel, reason=reason)
         card = self.card(case, recent_conversation([json.loads(r) for r in recent]))
-        return [
+        outs = [
             to_customer(user, t("handoff", lang, number=case.number), lang=lang, case_id=case.id),
             to_staff(
                 case.id,
                 card,
                 StaffKind.CASE_OPENED,
                 buttons=card_buttons(case.id, self.options.staff_language),
-                meta={"title": case.topic_title()},
+                meta={"title": case.topic_title(), **self.card_meta(case)},
             ),
+            *self.after_handoff(case, lang, u),
         ]
+        return outs + await self.opened(case, card, lang, u)  # SLA, escalation chat, outside hours: core.desk.sla
 
     async def _relay(self: SupportDesk, case: Case, event: Inbound, text: str, u: Unit) -> list[Outbound]:
         u.log(case.id, "customer", text, event.attachments)
@@ -266,11 +285,13 @@ class CustomerSide:
                 StaffKind.CUSTOMER_MESSAGE,
                 attachments=event.attachments,
                 copy_from=event.origin,
-                meta={"name": case.display_name},
+                meta={"name": case.display_name, **await self.flood_meta(case.customer, u)},  # core.desk.privacy
             )
         ]
         if case.status is CaseStatus.NEEDS_INFO:  # the customer answered: back to the operator
             outs += self.set_status(case, CaseStatus.IN_PROGRESS, case.operator or "", u, notify=False)
+            told = t("requests.back_to_operator", case.language, number=case.number)
+            outs.append(to_customer(case.customer, told, case_id=case.id))
         return outs
 
     async def _edit(self: SupportDesk, event: CustomerEdit, u: Unit) -> list[Outbound]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from core import cases as lifecycle
 from core.cases import Case, CaseStatus
+from core.desk.tools import TOOL_BUTTONS, TOOL_COMMANDS
 from core.events import DeliveryReport, OperatorCommand, OperatorEdit, OperatorText, StaffPlace
 from core.messages import Audience, Button, Operator, Outbound, StaffKind, to_customer, to_staff
 from core.store import Unit
@@ -24,7 +25,7 @@ from core.texts.staff import st, status_name
 if TYPE_CHECKING:
     from core.desk import SupportDesk
 
-STAFF_COMMANDS = ("take", "needinfo", "resolve", "escalate", "reopen", "case", "ban", "unban")
+STAFF_COMMANDS = ("take", "needinfo", "resolve", "escalate", "reopen", "case", "ban", "unban", "called", *TOOL_COMMANDS)
 _STAFF_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 UNKNOWN_CASE = st("unknown_case", "en")
 _TARGETS = {"take": CaseStatus.IN_PROGRESS, "needinfo": CaseStatus.NEEDS_INFO, "resolve": CaseStatus.RESOLVED}
@@ -77,6 +78,8 @@ class OperatorSide:
             if name not in STAFF_COMMANDS:
                 known = ", ".join("/" + c for c in STAFF_COMMANDS)
                 return here(event.place, [reply(case_id, self.st("unknown_command", name=name, known=known))])
+            if name in TOOL_COMMANDS:  # /faq, /assign, /cases: core.desk.tools
+                return here(event.place, await self._tool(name, args, case_id, event, u))
             if name == "case" and args:
                 number = args.split()[0].lstrip("#")
                 if not number.isdigit():
@@ -107,6 +110,8 @@ class OperatorSide:
         return await self._operator_message(case_id, event.operator, f"✏️ {text}", (), None, u)
 
     async def _operator_button(self: SupportDesk, event: OperatorCommand, u: Unit):
+        if event.command in TOOL_BUTTONS:  # a /faq choice: core.desk.tools
+            return here(event.place, await self._tool_button(event, u))
         if event.command not in STAFF_COMMANDS:
             return here(event.place, [reply(event.case_id, self.st("unknown_button"))])
         return here(event.place, await self._command(event.case_id, event.command, event.operator, u))
@@ -121,6 +126,8 @@ class OperatorSide:
             return [reply(case_id, self.st("closed_not_sent", number=case.number, status=status))]
         now = self.clock()
         updated = lifecycle.record_reply(case, now, operator.name)
+        if case.first_reply_at is None:
+            updated = self.first_reply(updated, u)  # the SLA reminders are off: core.desk.sla
         if updated is not case:
             u.save_case(updated)
             if case.first_reply_at is None:
@@ -143,7 +150,9 @@ class OperatorSide:
         if updated.status is not case.status:
             line = self.status_line(updated, operator.name)
             outs.append(to_staff(case.id, line, StaffKind.STATUS, meta={"title": updated.topic_title()}))
-        return outs
+            taken = t("requests.taken", case.language, operator=operator.name, number=case.number)
+            outs.insert(1, to_customer(case.customer, taken, case_id=case.id))  # the first reply: "in progress"
+        return outs + self.sla_cleared(case, updated)
 
     async def _note(self: SupportDesk, case_id: int, operator: Operator, text: str, u: Unit) -> list[Outbound]:
         """A private note (a message starting with "!"): kept in the history, never sent to the customer."""
@@ -154,7 +163,7 @@ class OperatorSide:
         return []
 
     async def _command(self: SupportDesk, case_id: int, command: str, operator: Operator, u: Unit):
-        """Staff commands on a case: take, needinfo, resolve, escalate, reopen, case, ban, unban."""
+        """Staff commands on a case: take, needinfo, resolve, escalate, reopen, case, ban, unban, called."""
         case = await u.get_case(case_id)
         if case is None:
             return [reply(case_id, self.st("no_case", id=case_id))]
@@ -170,9 +179,11 @@ class OperatorSide:
             text = self.st("banned" if command == "ban" else "unbanned", name=case.display_name, note=note, extra=extra)
             return [to_staff(case_id, text, StaffKind.INFO)]
         if command == "escalate":
-            return self._escalate(case, operator, u)
+            return await self.escalate(case, operator, u)  # also to the escalation chat: core.desk.sla
         if command == "reopen":
             return await self._reopen(case, operator, u)
+        if command == "called":  # the customer was called back: core.desk.requests
+            return self.called(case, operator, u)
         target = _TARGETS.get(command)
         if target is None:
             known = ", ".join("/" + c for c in STAFF_COMMANDS)

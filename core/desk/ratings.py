@@ -30,7 +30,8 @@ class RatingSide:
             return [to_customer(user, t("choice_expired", lang))]
         u.save_case(case)
         u.log(case.id, "customer", f"Rated {stars}/5")
-        u.record("rated", case=case.id, stars=stars, customer=user.key)
+        operator = case.resolved_by or case.operator  # the rating is theirs
+        u.record("rated", case=case.id, stars=stars, customer=user.key, operator=operator or None)
         u.update_user(user, buttons=None, rate_case=None, comment_case=str(case.id), comment_at=repr(self.clock()))
         outs = [to_customer(user, t("rate_thanks", lang, stars=stars))]
         if stars <= 2:
@@ -51,7 +52,8 @@ class RatingSide:
             return await self._converse_with(event, state, u)  # a new question, or too late: an ordinary message
         u.save_case(replace(case, extra={**case.extra, "comment": text[:2000]}))
         u.log(case.id, "customer", f"Comment on the rating: {text}")
-        u.record("rating_comment", case=case.id, customer=user.key, stars=case.rating)
+        operator = case.resolved_by or case.operator
+        u.record("rating_comment", case=case.id, customer=user.key, stars=case.rating, operator=operator or None)
         return [
             to_customer(user, t("comment_thanks", lang)),
             to_staff(case.id, self.st("comment", number=case.number, text=text), StaffKind.INFO),

@@ -9,13 +9,15 @@ File format (``faq_data/*.yaml``)::
       answer:                      # a string, or a mapping language -> string
         ru: Поддержка работает круглосуточно, 24/7.
         en: Support is available 24/7.
+      ask: [order number]          # optional: what the bot asks for before a handoff (a list, or a mapping
+                                   # language -> list), e.g. ask: {ru: [номер заказа], en: [order number]}
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
@@ -34,6 +36,15 @@ class FaqEntry:
     questions: tuple[str, ...]
     answers: Mapping[str, str]  # language -> text; a plain-string answer is stored under "*"
     source: str = ""  # file it came from
+    ask: tuple[str, ...] = ()  # details the bot asks for before a handoff (``ask:``), for every language
+    ask_by_language: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # ``ask: {ru: [...], en: [...]}``
+
+    def asks(self, lang: str | None) -> tuple[str, ...]:
+        """The details to ask for in ``lang``: that language's list, else the language-neutral one, else en, ru."""
+        by_lang = self.ask_by_language
+        if lang and lang in by_lang:
+            return by_lang[lang]
+        return self.ask or by_lang.get("en") or by_lang.get("ru") or ()
 
     @property
     def title(self) -> str:
@@ -55,7 +66,8 @@ class FaqEntry:
         return next(iter(answers.values()))
 
 
-_ENTRY_KEYS = {"id", "questions", "answer"}
+_ENTRY_KEYS = {"id", "questions", "answer", "ask"}
+ASK_MAX = 5  # details asked for at most, per language
 
 
 def _faq_files(path: Path) -> list[Path]:
@@ -80,7 +92,7 @@ def _parse_entry(raw: object, where: str, source: str = "") -> FaqEntry:
     where = f"{where} ({entry_id})"
     unknown = sorted(str(k) for k in raw if k not in _ENTRY_KEYS)
     if unknown:
-        raise FaqError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: answer, id, questions")
+        raise FaqError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: answer, ask, id, questions")
 
     questions = raw.get("questions")
     if questions is None or questions == [] or questions == "":
@@ -116,7 +128,39 @@ def _parse_entry(raw: object, where: str, source: str = "") -> FaqEntry:
             answers[lang.strip().lower()] = text.strip()
     else:
         raise FaqError(f"{where}: answer must be a string or a mapping language -> string")
-    return FaqEntry(entry_id, tuple(clean_questions), MappingProxyType(answers), source)
+    ask, ask_by_language = _parse_ask(raw.get("ask"), where)
+    return FaqEntry(
+        entry_id, tuple(clean_questions), MappingProxyType(answers), source, ask, MappingProxyType(ask_by_language)
+    )
+
+
+def _ask_list(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value:
+        raise FaqError(f"{where}: ask must be a non-empty list of strings (or a mapping language -> list)")
+    if len(value) > ASK_MAX:
+        raise FaqError(f"{where}: ask has {len(value)} items; at most {ASK_MAX}")
+    items = []
+    for n, item in enumerate(value, 1):
+        if not isinstance(item, str) or not item.strip():
+            raise FaqError(f"{where}: ask item {n} is not a non-empty string ({item!r})")
+        items.append(" ".join(item.split()))
+    return tuple(items)
+
+
+def _parse_ask(raw: object, where: str) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """``ask:`` (optional): a list of details, or a mapping language -> list."""
+    if raw is None:
+        return (), {}
+    if isinstance(raw, dict):
+        if not raw:
+            raise FaqError(f"{where}: ask is empty")
+        by_language = {}
+        for lang, items in raw.items():
+            if not isinstance(lang, str) or not lang.strip():
+                raise FaqError(f"{where}: ask language {lang!r} is not a non-empty string")
+            by_language[lang.strip().lower()] = _ask_list(items, f"{where}: ask ({lang})")
+        return (), by_language
+    return _ask_list(raw, where), {}
 
 
 def collect_faq(path: str | os.PathLike) -> tuple[list[FaqEntry], list[str]]:

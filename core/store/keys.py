@@ -12,6 +12,9 @@ open:{channel}:{user_id}               string  id of the customer's open case on
 user:{channel}:{user_id}               hash    customer state: language, name, offered buttons, pending rating
 user:{channel}:{user_id}:cases         list    the customer's case ids, oldest first
 user:{channel}:{user_id}:recent        list    the conversation before a handoff (capped), moved to the case
+                                               (open, user, its cases and recent: what ``/forget`` deletes,
+                                               ``Unit.forget_customer``; the user hash also counts this minute's
+                                               messages, ``flood_min``/``flood_n``: ``core.desk.privacy``)
 dedup:{event key}                      string  a handled event (``core.events.dedup_key``; expires after 7 days)
 lane:{lane}                            string  the lease of one lane (a customer): one event at a time
 ref:{kind}:{native id}                 string  native id -> case id (a staff topic; relayed messages expire)
@@ -29,6 +32,8 @@ outbox:ready                           zset    destination -> the earliest time 
 outbox:lease:{dest}                    string  the worker sending to that destination (expires)
 outbox:rate:{limit key}                zset    sliding-window log of sends counted against one ``Limit``
 outbox:wake                            list    a token per commit that queued something: idle workers block on it
+sla:due                                zset    first-response reminders: ``{case id}:{number}`` -> when it is due
+                                               (``core.desk.sla`` schedules and clears them, ``bots.sla`` claims)
 faq:reload                             string  FAQ reload requests so far (``supportbot faq reload``: INCR, then
                                                PUBLISH on the pub/sub channel of the same name; ``bots.reload``)
 =====================================  ======  =====================================================================
@@ -136,6 +141,10 @@ class Keys:
     @property
     def outbox_wake(self) -> str:
         return self._k("outbox", "wake")
+
+    @property
+    def sla_due(self) -> str:
+        return self._k("sla", "due")
 
     @property
     def faq_reload(self) -> str:

@@ -76,6 +76,7 @@ class Unit:
         self._cases: dict[int, Case | None] = {}
         self._recent_added: dict[str, list[str]] = {}
         self.done = False
+        self.forgotten: set[str] = set()  # customers deleted by this unit (``forget_customer``): nothing more to keep
         if user is not None and loaded is not None:
             open_id, banned, flat = loaded[1], loaded[2], loaded[3:]
             self._open[user.key] = int(open_id) if open_id else None
@@ -212,6 +213,29 @@ class Unit:
 
     def count_dropped(self, user: UserRef) -> None:
         self.op("HINCRBY", self.keys.banned_dropped, user.key, 1)
+
+    # ------------------------------------------------------------------ /forget (core.desk.privacy)
+    async def case_ids_of(self, user: UserRef) -> list[int]:
+        """Every case id of the customer, oldest first."""
+        return [int(i) for i in await self.redis.lrange(self.keys.user_cases(user), 0, -1)]
+
+    def set_log_entry(self, case_id: int, index: int, entry: dict[str, Any]) -> None:
+        """Rewrite one entry of a case's history, by its position (entries are only ever appended)."""
+        self.op("LSET", self.keys.case_log(case_id), index, json.dumps(entry, ensure_ascii=False))
+
+    def drop_case_extras(self, case_id: int, *names: str) -> None:
+        """Remove extra fields of a stored case (``Case.extra``: ``save_case`` only ever adds them)."""
+        if names:
+            self.op("HDEL", self.keys.case(case_id), *(f"x_{name}" for name in names))
+
+    def forget_customer(self, user: UserRef) -> None:
+        """Delete every key of the customer alone: state, recent conversation, list of cases, open case pointer."""
+        k = self.keys
+        self.op("DEL", k.user(user), k.user_recent(user), k.user_cases(user), k.open(user))
+        self.forgotten.add(user.key)
+        self._users[user.key] = {}
+        self._open[user.key] = None
+        self._recent_added.pop(user.key, None)
 
     # ------------------------------------------------------------------ the end
     async def commit(self) -> bool:

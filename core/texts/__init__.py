@@ -15,11 +15,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "help": {
         "ru": "Просто напишите вопрос своими словами.\n"
-        "/operator — позвать оператора\n/status — статус моих обращений\n"
+        "/operator — позвать оператора\n/status — статус моих обращений (/status 123 — одного)\n"
+        "/callback — попросить перезвонить\n"
         "/cancel — отменить текущее действие или закрыть моё обращение\n/start — начать заново\n"
         "Поддержка никогда не спрашивает пароль и коды из SMS.",
         "en": "Just type your question in your own words.\n"
-        "/operator — talk to a person\n/status — status of my cases\n"
+        "/operator — talk to a person\n/status — status of my cases (/status 123: one of them)\n"
+        "/callback — ask us to call you back\n"
         "/cancel — cancel the current step or close my open case\n/start — start over\n"
         "Support never asks for your password or SMS codes.",
     },
@@ -104,8 +106,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Nothing to cancel. Type a question if you need help.",
     },
     "unknown_command": {
-        "ru": "Не знаю команды {command}. Доступны: /start, /help, /operator, /status, /cancel.",
-        "en": "I don't know the command {command}. Available: /start, /help, /operator, /status, /cancel.",
+        "ru": "Не знаю команды {command}. Доступны: /start, /help, /operator, /status, /callback, /cancel.",
+        "en": "I don't know the command {command}. Available: /start, /help, /operator, /status, /callback, /cancel.",
     },
     "empty_message": {
         "ru": "Пустое сообщение. Напишите вопрос текстом.",

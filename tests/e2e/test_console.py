@@ -28,6 +28,7 @@ How do I reset my password?
 пароль доставка
 Мой холодильник поёт по ночам
 1
+Поёт каждую ночь, модель X1
 > Здравствуйте, проверяю
 > !похоже на сбой, проверить логи
 > /take
@@ -57,7 +58,7 @@ def test_the_whole_core_flow_in_one_session():
 
 
 def test_cases_survive_a_restart_with_redis(redis_url, prefix, redis):
-    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
+    env = {"REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "REOPEN_DAYS": "0"}  # no reopening: a new case
     first = chat("/operator\nзаказ 123 не пришёл\n", **env)
     assert first.returncode == 0, first.stderr
     assert "Обращение #1 создано" in first.stdout

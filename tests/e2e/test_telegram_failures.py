@@ -24,7 +24,7 @@ def with_text(messages, needle: str):
 async def test_blocked_bot_is_reported_in_the_topic(tg_bot, telegram_fake):
     fake = telegram_fake
     topic = await open_case(fake)
-    await fake.wait_for(lambda: fake.sent_to(ANNA))
+    await fake.wait_for(lambda: with_text(fake.sent_to(ANNA), "подробнее"))  # the handoff notice and its questions
     fake.blocked.add(ANNA)
     fake.operator_says(topic.thread_id, "Добрый день, уточните номер заказа")
     notice = await fake.wait_for(

@@ -40,6 +40,7 @@ async def vk_bot(telegram_fake, vk_fake, bot_factory):
 async def handoff(vk_fake, tg, user_id=IVAN, name="Ivan"):
     vk_fake.user_writes(user_id, "оператор")
     await vk_fake.wait_sent(user_id, lambda m: "создано" in m.text)
+    await vk_fake.wait_sent(user_id, lambda m: "подробнее" in m.text)  # the questions after the handoff notice
     topic = await tg.wait_for(lambda: tg.topic_named(name), what="the VK case's topic")
     return topic
 

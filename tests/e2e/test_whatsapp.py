@@ -56,6 +56,7 @@ def body(m: dict) -> str:
 async def handoff(wa_fake, tg, wa_id=MARIA):
     await wa_fake.customer_writes(wa_id, "оператор")
     await wa_fake.wait_sent(wa_id, lambda m: "создано" in body(m))
+    await wa_fake.wait_sent(wa_id, lambda m: "подробнее" in body(m))  # the questions after the handoff notice
     return await tg.wait_for(lambda: tg.topic_named("Maria"), what="the WhatsApp case's topic")
 
 

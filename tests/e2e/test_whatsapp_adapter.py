@@ -51,6 +51,8 @@ class Bot(Harness):
     async def open_case(self, wa_id=WA):
         await self.fake.customer_writes(wa_id, "оператор")
         await self.fake.wait_sent(wa_id, lambda m: "создано" in json.dumps(m, ensure_ascii=False))
+        # and the questions that follow the handoff notice (core.desk.requests): nothing is left to send
+        await self.fake.wait_sent(wa_id, lambda m: "подробнее" in json.dumps(m, ensure_ascii=False))
         return await self.store.open_case_of(customer("whatsapp", wa_id))
 
 

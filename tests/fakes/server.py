@@ -1,4 +1,4 @@
-"""Shared by the API stand-ins: serving an app on a free local port, and streaming a large file."""
+"""Shared by the API stand-ins: serving an app on a free local port, streaming a large file, dropping a connection."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ async def stream_big_file(request: web.Request, size: int, with_length: bool) ->
     except (ConnectionResetError, RuntimeError):
         pass  # the client stopped reading
     return resp
+
+
+def drop_connection(request: web.Request) -> None:
+    """Close the client's connection at once, unanswered: it sees the server disconnect (a lost reply when the
+    call was processed first)."""
+    if request.transport is not None:
+        request.transport.abort()
 
 
 async def serve(app: web.Application) -> tuple[web.AppRunner, str]:

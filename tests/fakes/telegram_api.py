@@ -26,11 +26,14 @@ import math
 import socket
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from tests.fakes.server import drop_connection
 
 SEND_METHODS = {
     "sendMessage": "text",
@@ -63,12 +66,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _drop(request: web.Request) -> None:
-    """Close the client's connection at once: it sees the server disconnect, with no answer."""
-    if request.transport is not None:
-        request.transport.abort()
 
 
 @dataclass
@@ -138,6 +135,7 @@ class FakeTelegram:
         # switches
         self.blocked: set[int] = set()
         self.forum = True
+        self.groups: set[int] = set()  # other groups the bot is in (an escalation chat...)
         self.fail_next: int = 0  # answer 500 to the next N sending calls
         self.too_large: int = 0  # answer 413 Request Entity Too Large to the next N sending calls
         self.staff_exists = True  # getChat / getChatMember of the staff group: "chat not found" when False
@@ -160,6 +158,7 @@ class FakeTelegram:
         # processes the call (the message is sent) then closes the connection before answering; ``hang_next``
         # holds the call ``hang_seconds`` without processing it (the client times out first)
         self.fail_until = 0.0
+        self.fail_chats: Callable[[int], bool] | None = None  # which chats ``fail_until`` is for (None: all)
         self.drop_next = 0
         self.lose_reply_next = 0
         self.hang_next = 0
@@ -470,7 +469,7 @@ class FakeTelegram:
             return self._error(404, f"Not Found: method {method} is not in the stand-in")
         sending = method in SEND_METHODS or method in ("createForumTopic", "copyMessages")
         if sending:
-            fault = await self._fault(request)
+            fault = await self._fault(request, int(params.get("chat_id") or 0))
             if fault is not None:
                 return fault
             refusal = self._refuse(method, params)
@@ -484,10 +483,10 @@ class FakeTelegram:
         if sending and resp.status == 200 and self.lose_reply_next > 0:
             self.lose_reply_next -= 1
             self.lost_replies += 1
-            _drop(request)  # processed: the message is out, but the bot never hears so
+            drop_connection(request)  # processed: the message is out, but the bot never hears so
         return resp
 
-    async def _fault(self, request: web.Request) -> web.Response | None:
+    async def _fault(self, request: web.Request, chat: int) -> web.Response | None:
         """The connection faults switched on (see ``__init__``), before the call is processed."""
         if self.hang_next > 0:
             self.hang_next -= 1
@@ -497,9 +496,9 @@ class FakeTelegram:
         if self.drop_next > 0:
             self.drop_next -= 1
             self.dropped += 1
-            _drop(request)
+            drop_connection(request)
             return self._error(500, "dropped")  # never read: the connection is closed
-        if time.monotonic() < self.fail_until:
+        if time.monotonic() < self.fail_until and (self.fail_chats is None or self.fail_chats(chat)):
             self.server_errors += 1
             return self._error(500, "Internal Server Error")
         return None
@@ -526,7 +525,7 @@ class FakeTelegram:
             return self._error(429, f"Too Many Requests: retry after {after}", retry_after=after)
         if chat > 0 and chat in self.blocked:
             return self._error(403, "Forbidden: bot was blocked by the user")
-        if chat not in (self.staff_chat,) and chat < 0:
+        if chat not in (self.staff_chat, *self.groups) and chat < 0:
             return self._error(400, "Bad Request: chat not found")
         # limits: sliding windows, scaled
         windows = [("global", *self.global_)]

@@ -10,8 +10,9 @@ It speaks HTTP like VK does, so the real vk-api library (and our aiohttp long-po
 Test helpers: ``user_writes`` / ``press`` queue customer updates (long poll) and return them (post them to a
 callback URL with ``post_callback``); ``sent`` lists what the community sent; ``wait_sent`` polls for it;
 ``fail`` makes the next call(s) of a method (after ``after`` successful ones) fail with a VK error or an HTTP
-status; ``lp_http_status`` the next long-poll request(s) answer an HTTP error; ``post_callback_raw`` posts any
-bytes to a callback URL.
+status, or drop the connection (``drop``; after delivering the message with ``deliver``: a lost reply);
+``lp_http_status`` the next long-poll request(s) answer an HTTP error; ``post_callback_raw`` posts any bytes to
+a callback URL.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.server import serve, stream_big_file
+from tests.fakes.server import drop_connection, serve, stream_big_file
 
 API_VERSION = "5.199"
 
@@ -51,6 +52,7 @@ class Failure:
     error_code: int | None = None  # a VK API error
     http_status: int | None = None  # or an HTTP status
     deliver: bool = False  # messages.send only: deliver, then answer with the failure (a lost answer)
+    drop: bool = False  # close the connection instead of answering (after delivering, with ``deliver``)
     times: int = 1
     after: int = 0  # calls of the method that still succeed before the failure starts
 
@@ -241,8 +243,9 @@ class FakeVk:
         deliver: bool = False,
         times: int = 1,
         after: int = 0,
+        drop: bool = False,
     ) -> None:
-        self.failures.append(Failure(method, error_code, http_status, deliver, times, after))
+        self.failures.append(Failure(method, error_code, http_status, deliver, drop, times, after))
 
     async def wait_polling(self, within: float = 10.0) -> None:
         """Until a long-poll client is connected (VK does not deliver what happened before it asked)."""
@@ -304,6 +307,9 @@ class FakeVk:
         if params.get("v") != API_VERSION:
             return self._error(8, f"Invalid request: expected v={API_VERSION}", params)
         failure = self._take_failure(name)
+        if failure is not None and failure.drop and not failure.deliver:
+            drop_connection(request)
+            return web.Response(status=500)  # never read: the connection is closed
         if failure is not None and not failure.deliver:
             if failure.http_status:
                 return web.Response(status=failure.http_status, text="Internal Server Error")
@@ -313,6 +319,9 @@ class FakeVk:
             return self._error(3, f"Unknown method passed: {name}", params)
         result = handler(params)
         if failure is not None:  # delivered, but the answer is lost
+            if failure.drop:
+                drop_connection(request)
+                return web.Response(status=500)
             if failure.http_status:
                 return web.Response(status=failure.http_status, text="Internal Server Error")
             return self._error(failure.error_code or 1, _ERROR_TEXTS.get(failure.error_code, "Unknown error"), params)

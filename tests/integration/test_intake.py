@@ -26,12 +26,12 @@ async def test_an_event_is_handled_once_and_a_redelivery_is_skipped(conversation
     event = conv.inbound("/operator")
     await conv.core.intake(event)
     assert await conv.store.handled(dedup_key(event))
-    assert await conv.core.outbox.pending() == 2  # the customer's answer and the card, queued with the commit
+    assert await conv.core.outbox.pending() == 3  # the answer, the questions after it, the card: with the commit
     before = await snapshot(conv)
     await conv.core.intake(event)  # the platform delivers the same update again
     assert await snapshot(conv) == before
     outs = await conv.deliver()
-    assert len(conv.staff_msgs(outs, StaffKind.CASE_OPENED)) == 1 and len(outs) == 2
+    assert len(conv.staff_msgs(outs, StaffKind.CASE_OPENED)) == 1 and len(outs) == 3
     assert await conv.send(event) == []  # even after delivery
     assert await conv.store.last_case_id() == 1
 
@@ -40,7 +40,7 @@ async def test_the_same_event_delivered_twice_at_once_is_handled_once(conversati
     conv = await conversation(user=ANNA)
     event = conv.inbound("/operator")
     outs = await conv.send(event, event, event, together=True)
-    assert len(conv.staff_msgs(outs, StaffKind.CASE_OPENED)) == 1 and len(outs) == 2
+    assert len(conv.staff_msgs(outs, StaffKind.CASE_OPENED)) == 1 and len(outs) == 3
 
 
 async def test_an_event_whose_handling_raised_is_handled_again_later(conversation):

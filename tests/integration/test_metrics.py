@@ -88,7 +88,7 @@ async def test_a_conversation_shows_up_in_the_metrics(conv):
     await conv.core.intake(event)  # a handoff: the answer and the case's card wait in the outbox
     await conv.core.intake(event)  # the platform delivers the same update again
     queued, _ = await scrape(app)
-    assert queued[("supportbot_outbox_entries", frozenset())] == 2
+    assert queued[("supportbot_outbox_entries", frozenset())] == 3  # the answer, the questions, the card
     assert queued[("supportbot_outbox_destinations", frozenset())] == 2
     assert queued[("supportbot_outbox_oldest_age_seconds", frozenset())] >= 0
     assert queued[("supportbot_cases_open", frozenset())] == 1

@@ -22,10 +22,12 @@ async def drive(conversation):
     await conv.say("Как сбросить пароль?", user=a, name="a")  # settled by the FAQ
     await conv.say("Сколько идёт доставка?", user=b, name="b")
     await conv.press("nohelp:delivery_time", user=b, name="b")
-    # handed off after an answer that did not help
-    case_b = case_of(await conv.press("op:not_helped", user=b, name="b"))
+    # handed off after an answer that did not help (the details asked for first: skipped)
+    await conv.press("op:not_helped", user=b, name="b")
+    case_b = case_of(await conv.press("prep:skip", user=b, name="b"))
     await conv.say("Мой холодильник поёт по ночам", user=c, name="c")
-    case_c = case_of(await conv.press("op:no_match", user=c, name="c"))
+    await conv.press("op:no_match", user=c, name="c")  # the details asked for first: given
+    case_c = case_of(await conv.say("Поёт громко, модель X1", user=c, name="c"))
     await conv.say("/operator", user=d, name="d")
     clock.advance(60)
     await conv.operator("hi", case_id=case_b)
@@ -53,6 +55,7 @@ async def test_report_figures(store, conversation):
     assert r.open_cases == 1
     assert r.ratings == 2 and r.rating_average == 3.0
     assert r.rating_distribution == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}
+    assert r.rating_by_operator == {"Olga": 3.0}  # the operator who resolved both
     assert r.faq_gaps == [("мой холодильник поет по ночам", 1)]
     assert r.not_helped_entries == [("delivery_time", 1)]
     text = stats.format_report(r)
