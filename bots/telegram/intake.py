@@ -1,12 +1,9 @@
-"""Updates in, by long polling (one poller per bot: the ``tg-poller`` lease) or the webhook; each as an event.
+"""Updates in, by long polling (one poller per bot: the ``tg-poller`` lease) or the webhook; each as an
+event (what an update means is ``bots.telegram.events``), handed to the sink. Dedup is the sink's.
 
-Translation only: in a private chat a message is an ``Inbound``, a press a ``ButtonPress``, an edit a
-``CustomerEdit``; in the staff group what an operator types is an ``OperatorText`` (the desk tells commands,
-``!notes`` and replies apart, and finds the case), a card's button an ``OperatorCommand``, an edit an
-``OperatorEdit``. Bots, service messages and other chats are ignored; ``/take@otherbot`` is dropped, ``@ourbot``
-stripped. Dedup is the sink's. Polling: a dead poller's lease expires (``leader_ttl``) and a standby takes
-over; the offset never moves past an update the sink failed on (fetched again after a capped backoff), unless
-it failed ``POISON_ROUNDS`` times for another reason than Redis or the network (ERROR log with its JSON).
+Polling: a dead poller's lease expires (``leader_ttl``) and a standby takes over; the offset never moves past
+an update the sink failed on (fetched again after a capped backoff), unless it failed ``POISON_ROUNDS`` times
+for another reason than Redis or the network (ERROR log with its JSON).
 Webhook: 403 without the secret (before the body is read), 413 for a body over ``WEBHOOK_MAX_BODY``, 400 for
 what is not JSON or not an ``Update`` (aiogram's model validates it; Telegram itself never sends one, and gives
 up re-sending after a few attempts), 500 only when the sink failed (Telegram delivers it again), 200 once
@@ -19,7 +16,6 @@ import asyncio
 import contextlib
 import hmac
 import logging
-import re
 from collections import defaultdict
 from typing import Any
 
@@ -32,15 +28,15 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, Update
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from bots.kit import parse, webhook
 from bots.ports import ChannelMemory, ConfigError, EventSink, StaffDirectory
-from bots.telegram.api import VIDEO_NOTE_NAME, TelegramApi, TelegramOptions
-from core.events import ButtonPress, CustomerEdit, Event, OperatorCommand, OperatorEdit, OperatorText, StaffPlace
-from core.messages import Attachment, AttachmentKind, Inbound, MessageRef, Operator, UserRef
+from bots.telegram.api import TelegramApi, TelegramOptions
+from bots.telegram.events import Translator
+from core.events import Event
 
 log = logging.getLogger("bots.telegram")
 
@@ -50,38 +46,6 @@ WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 WEBHOOK_MAX_BODY = 1024 * 1024  # an update is a few kilobytes; a larger body is refused (413)
 ANSWERED_TTL = 3600.0  # a callback query is answered once, even when Telegram delivers it twice
-_MENTION = re.compile(r"^(\s*/[A-Za-z_]+)@(\S+)")
-_CARD_BUTTON = re.compile(r"^case:([A-Za-z_]+):(\d+)$")
-_TOOL_BUTTON = re.compile(r"^(faqsend):(\d+):(\S+)$")  # an operators' tool's button: a /faq choice (the entry id)
-
-
-def attachments_of(msg: Message) -> tuple[Attachment, ...]:
-    """A Telegram message's files as core attachments (ref = Telegram file_id)."""
-    out: list[Attachment] = []
-    if msg.photo:
-        p = msg.photo[-1]
-        out.append(Attachment(AttachmentKind.PHOTO, p.file_id, "telegram", None, "image/jpeg", p.file_size))
-    for kind, obj in (
-        (AttachmentKind.DOCUMENT, msg.document),
-        (AttachmentKind.VIDEO, msg.video),
-        (AttachmentKind.AUDIO, msg.audio),
-        (AttachmentKind.VOICE, msg.voice),
-        (AttachmentKind.DOCUMENT, msg.animation if msg.document is None else None),  # a GIF comes as both
-    ):
-        if obj is not None:
-            name, mime = getattr(obj, "file_name", None), getattr(obj, "mime_type", None)
-            out.append(Attachment(kind, obj.file_id, "telegram", name, mime, obj.file_size))
-    if msg.video_note:  # a video to other channels; sent back to Telegram as a video note (by its name)
-        v = msg.video_note
-        out.append(Attachment(AttachmentKind.VIDEO, v.file_id, "telegram", VIDEO_NOTE_NAME, "video/mp4", v.file_size))
-    if msg.sticker:
-        s = msg.sticker
-        out.append(Attachment(AttachmentKind.STICKER, s.file_id, "telegram", s.emoji, None, s.file_size))
-    return tuple(out)
-
-
-def origin_of(msg: Message) -> MessageRef:
-    return MessageRef("telegram", str(msg.chat.id), str(msg.message_id), group=msg.media_group_id)
 
 
 def transient(e: BaseException) -> bool:
@@ -99,6 +63,7 @@ class TelegramIntake:
         self.memory = memory
         self.directory = directory
         self.staff_chat = options.staff_chat_id
+        self.translator = Translator(api, options.staff_chat_id)
         self.sink: EventSink | None = None
         self.polling = False  # this process holds the polling lease and polls
         self.standing_by = False  # another process polls; this one waits to take over
@@ -279,132 +244,18 @@ class TelegramIntake:
             await sink(event)
 
     def event_of(self, update: Update) -> Event | None:
-        """The event a message or an edit means (None: nothing for the desk)."""
-        msg = update.message or update.edited_message
-        if msg is None:
-            return None
-        edit = update.message is None
-        log.debug("telegram: message %s in chat %s (%s)", msg.message_id, msg.chat.id, msg.chat.type)
-        if self.staff_chat is not None and msg.chat.id == self.staff_chat:
-            return self._staff_event(msg, update.update_id if edit else None)
-        if msg.chat.type != "private":
-            chat = msg.chat
-            log.info("telegram: ignoring a message in chat %s (%s %r): not TELEGRAM_STAFF_CHAT_ID=%s", chat.id,
-                     chat.type, chat.title, self.staff_chat)  # fmt: skip
-            return None
-        user = msg.from_user
-        if user is None or user.is_bot:
-            return None
-        sender = UserRef("telegram", str(msg.chat.id))
-        text = msg.text or msg.caption or ""
-        if msg.contact is not None and not text:  # a shared contact ("share my number"): its number
-            text = "+" + msg.contact.phone_number.lstrip("+")
-        if edit:
-            return CustomerEdit(sender, f"edit:{update.update_id}", text) if text else None
-        return Inbound(
-            sender=sender,
-            text=text,
-            message_id=f"{msg.chat.id}:{msg.message_id}",  # Telegram message ids are per chat
-            attachments=attachments_of(msg),
-            language=user.language_code,
-            name=user.full_name,
-            handle=f"@{user.username}" if user.username else None,
-            origin=origin_of(msg),
-        )
-
-    def _staff_event(self, msg: Message, edit_of: int | None) -> Event | None:
-        operator = self._sender(msg)
-        if operator is None:
-            return None
-        text = msg.text or msg.caption or ""
-        m = _MENTION.match(msg.text or "")
-        if m is not None:
-            username = self.api.username
-            if username and m.group(2).lower() != username.lower():
-                return None  # a command for another bot in the group
-            if username:
-                text = m.group(1) + text[m.end() :]
-        place = self._place(msg)
-        if edit_of is not None:
-            return OperatorEdit(operator, text, place, f"staff-edit:{edit_of}") if text else None
-        attachments = attachments_of(msg)
-        if not text and not attachments and not _copy_only(msg):
-            return None  # service messages: topic created, member joined...
-        return OperatorText(
-            operator=operator,
-            text=text,
-            place=place,
-            message_id=f"staff:{msg.chat.id}:{msg.message_id}",
-            attachments=attachments,
-            origin=origin_of(msg),
-            is_caption=msg.text is None and bool(msg.caption),
-        )
-
-    def _place(self, msg: Message) -> StaffPlace:
-        thread = msg.message_thread_id if msg.is_topic_message else None
-        replied = msg.reply_to_message
-        if replied is not None and thread is not None and replied.message_id == thread:
-            replied = None  # in a topic every message "replies" to the topic's first (service) message
-        ours = replied is not None and replied.from_user is not None and replied.from_user.id == self.api.bot_id
-        who = replied.from_user if replied is not None and not ours else None  # the author, for /assign as a reply
-        author = None if who is None or who.is_bot else (f"@{who.username}" if who.username else who.full_name)
-        return _staff_place(thread, msg.message_id, replied.message_id if replied is not None else None, ours, author)
-
-    def _sender(self, msg: Message) -> Operator | None:
-        """The operator who wrote ``msg`` in the staff group: a person, or an administrator posting anonymously
-        (as the group itself: named by their signature, if any); None for bots and other chats."""
-        if msg.sender_chat is not None:
-            if msg.sender_chat.id == self.staff_chat:
-                name = msg.author_signature or "Operator"
-                return Operator(id=f"anon:{name}", name=name)
-            return None  # a linked channel's post, another chat speaking
-        if msg.from_user is None or msg.from_user.is_bot:
-            return None
-        return Operator(id=str(msg.from_user.id), name=msg.from_user.full_name)
+        """The event a message or an edit means (None: nothing for the desk): ``bots.telegram.events``."""
+        return self.translator.event_of(update)
 
     async def _on_callback(self, cq: CallbackQuery, sink: EventSink) -> None:
-        """A press: the staff card's buttons are operators' commands, anything else a customer's choice. The
-        query is answered once the sink has handled it (and only once, should Telegram deliver it twice)."""
-        msg = cq.message
-        chat = msg.chat if msg is not None else None
-        answer: str | None = None
-        event: Event | None = None
-        if chat is not None and self.staff_chat is not None and chat.id == self.staff_chat:
-            m = _CARD_BUTTON.match(cq.data or "") or _TOOL_BUTTON.match(cq.data or "")
-            if m is None or cq.from_user.is_bot:
-                answer = "Unknown button"
-            else:
-                thread = getattr(msg, "message_thread_id", None) if getattr(msg, "is_topic_message", None) else None
-                place = _staff_place(thread, msg.message_id, msg.message_id, True)  # the card's own place
-                operator = Operator(id=str(cq.from_user.id), name=cq.from_user.full_name)
-                argument = m.group(3) if m.re is _TOOL_BUTTON else ""
-                event = OperatorCommand(operator, int(m.group(2)), m.group(1), place, f"cb:{cq.id}", argument)
-                answer = "OK"
-        elif cq.data:
-            user = cq.from_user
-            event = ButtonPress(
-                sender=UserRef("telegram", str(chat.id if chat is not None else user.id)),
-                payload=cq.data,
-                message_id=f"cb:{cq.id}",
-                language=user.language_code,
-                name=user.full_name,
-                handle=f"@{user.username}" if user.username else None,
-            )
+        """A press, handed to the sink; the query is answered once the sink has handled it (and only once,
+        should Telegram deliver it twice)."""
+        event, answer = self.translator.callback_event(cq)
         if event is not None:
             await sink(event)
         with contextlib.suppress(Exception):
             if await self.memory.set("answered", cq.id, "1", ttl=ANSWERED_TTL, nx=True):
                 await self.bot.answer_callback_query(cq.id, text=answer)
-
-
-def _staff_place(
-    thread: int | None, message_id: int, reply_to: int | None, ours: bool, author: str | None = None
-) -> StaffPlace:
-    """Where something happened in the staff group; answers go to ``message_id`` in ``thread``."""
-    topic = str(thread) if thread is not None else None
-    replied = str(reply_to) if reply_to is not None else None
-    reply = {"thread": thread, "reply_to": message_id}
-    return StaffPlace(topic, replied, reply=reply, replies_to_bot=ours, reply_author=author)
 
 
 def _chat_key(u: Update) -> str:
@@ -414,8 +265,3 @@ def _chat_key(u: Update) -> str:
     if u.callback_query is not None:
         return str(u.callback_query.from_user.id)
     return f"u{u.update_id}"
-
-
-def _copy_only(msg: Message) -> bool:
-    """Content that has neither text nor a file (shown by copying the message as it is)."""
-    return any(getattr(msg, f, None) is not None for f in ("location", "venue", "contact", "poll", "dice"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
-from bots.telegram.intake import attachments_of
+from bots.telegram.events import attachments_of
 from core.messages import UserRef, to_customer
 
 ANNA = 7001

@@ -88,7 +88,7 @@ async def test_a_relay_without_topics_counts_the_header_too():
 def test_a_gif_is_one_attachment():
     from aiogram.types import Message
 
-    from bots.telegram.intake import attachments_of
+    from bots.telegram.events import attachments_of
 
     gif = {"file_id": "G1", "file_unique_id": "g1", "file_name": "cat.gif.mp4", "mime_type": "video/mp4"}
     msg = Message.model_validate(
