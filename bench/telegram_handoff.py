@@ -49,6 +49,7 @@ async def main(customers: int, scale: float, redis_url: str, timeout: float) -> 
         REDIS_URL=redis_url,
         REDIS_PREFIX=prefix,
         FAQ_PATH=str(ROOT / "tests" / "data" / "faq_desk.yaml"),
+        STAFF_LANGUAGE="en",  # the cards are counted by their first words
     )
     rt = await build(settings, delivery_options=DeliveryOptions(time_scale=scale))
     tg, delivery, store = rt.channels["telegram"], rt.delivery, rt.core.store
