@@ -144,7 +144,7 @@ NO_PERSISTENCE = (
 
 async def warn_without_persistence(store) -> bool:
     """Warn loudly (and return True) when Redis would lose everything on a restart; case numbers then restart
-    from a clock-based floor (minutes since 2026-01-01) whenever the counter is lost, so they never repeat."""
+    from a clock-based floor (tenths of a second since 2026-01-01) whenever the counter is lost: no repeats."""
     kept = await store.persistence()
     if kept["aof"] is False and not kept["rdb"]:
         log.warning("%s", NO_PERSISTENCE)

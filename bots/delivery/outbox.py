@@ -19,7 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.messages import Audience, Outbound
 from core.store import Store, Unit
@@ -91,13 +92,14 @@ return 1
 
 async def stubborn(call: Callable[[], Awaitable[Any]], what: str) -> Any:
     """``call()`` again until Redis takes it. For the book-keeping of what already happened on the platform: a
-    sent message (or part) that is not recorded would be sent again once its lease expires. Cancellation (the
-    send's budget, a shutdown) still stops it."""
+    sent message (or part) that is not recorded would be sent again once its lease expires. Only Redis being
+    unreachable is waited out (an error it answers is raised); cancellation (the send's budget, a shutdown)
+    still stops it."""
     delay = 0.05
     while True:
         try:
             return await call()
-        except (RedisError, OSError) as e:
+        except (RedisConnectionError, RedisTimeoutError, OSError) as e:
             log.warning("outbox: cannot record %s (%r); trying again in %.2fs", what, e, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 2.0)

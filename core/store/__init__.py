@@ -248,12 +248,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) e
 if tonumber(redis.call('GET', KEYS[1])) < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
 """
-CASE_EPOCH = 1_767_225_600  # 2026-01-01 UTC: the clock-based floor counts minutes from here
+CASE_EPOCH = 1_767_225_600  # 2026-01-01 UTC: the clock-based floor counts tenths of a second from here
 
 
 def case_number_floor(now: float) -> int:
-    """Minutes since 2026-01-01: where numbering restarts when Redis has lost the counter."""
-    return max(0, int((now - CASE_EPOCH) // 60))
+    """Tenths of a second since 2026-01-01: where numbering restarts when Redis has lost the counter. Numbers
+    handed out before stay below it unless more than ten cases a second were opened on average since the
+    counter was last seeded (a bot and its Redis restarted within the same minute included)."""
+    return max(0, int((now - CASE_EPOCH) * 10))
 
 
 _SET_MAX_LUA = """

@@ -164,6 +164,7 @@ class FakeTelegram:
         self.hang_next = 0
         self.hang_seconds = 30.0
         self.latency = 0.0  # seconds between processing a sending call and answering it (a real API's delay)
+        self.answering = 0  # sending calls processed and not answered yet (during ``latency``)
         self.dropped = 0  # calls dropped before processing
         self.lost_replies = 0  # calls processed whose answer was lost
         self.hung = 0
@@ -479,7 +480,11 @@ class FakeTelegram:
         if sending and resp.status == 200 and int(params.get("chat_id") or 0) == self.staff_chat:
             self.staff_calls.append(method)
         if sending and self.latency > 0:
-            await asyncio.sleep(self.latency)
+            self.answering += 1
+            try:
+                await asyncio.sleep(self.latency)
+            finally:
+                self.answering -= 1
         if sending and resp.status == 200 and self.lose_reply_next > 0:
             self.lose_reply_next -= 1
             self.lost_replies += 1
