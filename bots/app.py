@@ -35,7 +35,12 @@ class Core:
 def build_matcher(settings: Settings) -> FaqMatcher:
     """Load and validate the FAQ (a broken file raises FaqError naming file, entry and reason)."""
     entries = load_faq(settings.faq_path)
-    return FaqMatcher(entries, settings.faq_answer_threshold, settings.faq_suggest_threshold)
+    return FaqMatcher(
+        entries,
+        settings.faq_answer_threshold,
+        settings.faq_suggest_threshold,
+        alternatives_threshold=settings.faq_alternatives_threshold,
+    )
 
 
 async def bootstrap(

@@ -236,7 +236,12 @@ def cmd_faq_check(args: argparse.Namespace) -> int:
 def cmd_faq_ask(args: argparse.Namespace) -> int:
     settings = Settings()
     entries = load_faq(_faq_path(args.faq))
-    matcher = FaqMatcher(entries, settings.faq_answer_threshold, settings.faq_suggest_threshold)
+    matcher = FaqMatcher(
+        entries,
+        settings.faq_answer_threshold,
+        settings.faq_suggest_threshold,
+        alternatives_threshold=settings.faq_alternatives_threshold,
+    )
     match = matcher.match(args.text)
     labels = {
         Band.ANSWER: "answer",

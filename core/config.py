@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     faq_path: Path = Field(default=DEFAULT_FAQ_PATH, alias="FAQ_PATH")
     faq_answer_threshold: float | None = Field(default=None, ge=0, le=1, alias="FAQ_ANSWER_THRESHOLD")
     faq_suggest_threshold: float | None = Field(default=None, ge=0, le=1, alias="FAQ_SUGGEST_THRESHOLD")
+    faq_alternatives_threshold: float | None = Field(default=None, ge=0, le=1, alias="FAQ_ALTERNATIVES_THRESHOLD")
     default_language: Literal["ru", "en"] = Field(default="ru", alias="DEFAULT_LANGUAGE")
     staff_language: Literal["ru", "en"] | None = Field(default=None, alias="STAFF_LANGUAGE")
     timezone: str = Field(default="UTC", alias="TIMEZONE")

@@ -51,3 +51,13 @@ def test_out_of_range_settings_are_refused(aliases):
 
     with pytest.raises(ValidationError):
         settings(**aliases)
+
+
+def test_the_alternatives_threshold_reaches_the_matcher_and_can_switch_the_band_off():
+    from bots.app import build_matcher
+    from core.faq import Band
+
+    assert build_matcher(settings(FAQ_ALTERNATIVES_THRESHOLD="0.7")).alternatives_threshold == 0.7
+    off = build_matcher(settings(FAQ_ALTERNATIVES_THRESHOLD="0.8", FAQ_ANSWER_THRESHOLD="0.8"))
+    for text in ("where is my parcel though", "do you work on sundays", "как вернуть деньги"):
+        assert off.match(text).band is not Band.ANSWER_ALTERNATIVES
