@@ -118,6 +118,14 @@ class Burst:
         relays = sum(max(0, self.relayed(i) - 1) for i in range(self.n))  # inside a card and copied again
         return {"messages": texts, "topics": topics, "relays_in_card_and_copied": relays}
 
+    def most_copies(self) -> int:
+        """The most times one text arrived in one chat (2: one duplicate)."""
+        per_chat: Counter[tuple[int, str]] = Counter()
+        for s in self.tg.sent:
+            if s.kind != "topic":
+                per_chat[(s.chat_id, s.text or f"<{s.kind}>")] += 1
+        return max(per_chat.values(), default=0)
+
     def duplicate_examples(self, limit: int = 10) -> list[str]:
         per_chat: Counter[tuple[int, str]] = Counter()
         for s in self.tg.sent:
