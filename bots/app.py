@@ -55,7 +55,10 @@ async def bootstrap(
     redis, embedded = await connect_redis(settings.redis_url, settings.redis_sentinels, settings.redis_master_name)
     if embedded and notice is not None:
         print(EMBEDDED_NOTICE, file=notice)
-    store = Store(redis, settings.redis_prefix, clock=clock)
+    store = Store(
+        redis, settings.redis_prefix, clock=clock, timezone=settings.timezone,
+        retention_days=settings.events_retention_days,
+    )  # fmt: skip
     if not embedded:
         await redis.ping()  # fail at once, plainly, when REDIS_URL does not answer
     options = DeskOptions(
@@ -70,6 +73,7 @@ async def bootstrap(
         reopen_days=settings.reopen_days,
         phone_region=settings.phone_region,
         flood_limit=settings.flood_limit,
+        managers=settings.managers,
     )
     desk = SupportDesk(store, matcher, options, clock=clock)
     outbox = Outbox(store)

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from bots.stats_cli import add_gaps_parser, add_stats_parser, cmd_faq_gaps, cmd_stats
 from core.config import Settings
 from core.faq import Band, FaqError, FaqMatcher, confusable_pairs, load_faq
 
@@ -50,13 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         "Exit status 1 when something is wrong, 0 otherwise. Changes nothing.",
     )
 
-    stats = sub.add_parser(
-        "stats",
-        help="figures for managers: deflection, handoffs, response times, ratings, gaps",
-        description="Computed from the events in Redis (REDIS_URL).",
-    )
-    stats.add_argument("--days", type=float, default=None, help="only the last N days (default: everything)")
-    stats.add_argument("--json", action="store_true", help="print one JSON object")
+    add_stats_parser(sub)  # bots.stats_cli
 
     faq = sub.add_parser(
         "faq", help="check the FAQ, try the matcher, evaluate it on a labelled set", description="FAQ tools."
@@ -83,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Validates FAQ_PATH, then asks every running `supportbot run` process (through Redis) to "
         "reload it; each keeps its current FAQ if the file is broken. SIGHUP to a process does the same.",
     )
+    add_gaps_parser(fsub)  # bots.stats_cli
     ev = fsub.add_parser(
         "eval",
         help="measure the matcher on a labelled CSV (text,expected)",
@@ -184,30 +180,6 @@ def cmd_faq_reload(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
-    import time
-
-    from core import stats
-    from core.store import Store, connect_redis
-
-    settings = Settings()
-    if not settings.redis_url:
-        print("REDIS_URL is not set: there are no recorded events to count.", file=sys.stderr)
-        return 2
-
-    async def main() -> stats.Report:
-        redis, _ = await connect_redis(settings.redis_url)
-        try:
-            since = time.time() - args.days * 86400 if args.days else None
-            return await stats.compute(Store(redis, settings.redis_prefix), since=since)
-        finally:
-            await redis.aclose()
-
-    report = asyncio.run(main())
-    print(json.dumps(report.as_dict(), ensure_ascii=False) if args.json else stats.format_report(report))
-    return 0
-
-
 def cmd_faq_check(args: argparse.Namespace) -> int:
     from core.faq.load import collect_faq, missing_answers
 
@@ -292,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"chat": cmd_chat, "run": cmd_run, "stats": cmd_stats, "doctor": cmd_doctor}
     try:
         if args.command == "faq":
-            faq = {"check": cmd_faq_check, "ask": cmd_faq_ask, "eval": cmd_faq_eval, "reload": cmd_faq_reload}
+            faq = {"check": cmd_faq_check, "ask": cmd_faq_ask, "eval": cmd_faq_eval, "reload": cmd_faq_reload,
+                   "gaps": cmd_faq_gaps}  # fmt: skip
             handler = faq[args.faq_command]
         else:
             handler = handlers[args.command]

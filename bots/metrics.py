@@ -135,7 +135,7 @@ def event_channel(event: Event) -> str:
 
 
 def recorded(ops: Iterable[list[str]], events_key: str) -> Iterator[dict[str, str]]:
-    """The desk's recorded steps (``Unit.record``) among a unit's ops: ``XADD key MAXLEN ~ n * field value...``."""
+    """The desk's recorded steps (``Unit.record``) among a unit's ops: ``XADD key MINID ~ n * field value...``."""
     for op in ops:
         if len(op) > 6 and op[0] == "XADD" and op[1] == events_key:
             flat = op[6:]

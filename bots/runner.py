@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bots.app import Core, bootstrap
 from bots.delivery import Delivery, DeliveryOptions
+from bots.digest import DigestClock
 from bots.ports import ConfigError
 from bots.reload import FaqReloader
 from bots.sla import SlaScheduler
@@ -81,6 +82,9 @@ class Runtime:
             sink = self.core.intake
             self.tasks += [asyncio.create_task(ch.run(sink), name=name) for name, ch in self.channels.items()]
             self.tasks.append(asyncio.create_task(SlaScheduler(self.core).run(), name="sla"))  # SLA reminders
+            at = self.core.settings.digest_at
+            if at is not None and self.core.settings.managers:  # DIGEST_TIME and MANAGER_IDS: the daily digest
+                self.tasks.append(asyncio.create_task(DigestClock(self.core, at).run(), name="digest"))
 
     async def stop(self) -> None:
         for task in self.tasks:

@@ -53,6 +53,37 @@ class Settings(BaseSettings):
     phone_region: str = Field(default="RU", alias="PHONE_REGION")
     # support playbook: a customer's messages a minute before they are slowed down (core.desk.privacy; 0: off)
     flood_limit: int = Field(default=20, ge=0, alias="FLOOD_LIMIT")
+    # managers (core.stats, core.desk.managers, bots.digest): Telegram user ids allowed /stats and /gaps, who get
+    # the daily digest at DIGEST_TIME (HH:MM in TIMEZONE; unset: no digest); raw events are kept this many days
+    manager_ids: str | None = Field(default=None, alias="MANAGER_IDS")
+    digest_time: str | None = Field(default=None, alias="DIGEST_TIME")
+    events_retention_days: float = Field(default=400, gt=0, alias="EVENTS_RETENTION_DAYS")
+
+    @field_validator("manager_ids")
+    @classmethod
+    def _manager_ids(cls, value: str | None) -> str | None:
+        for item in (value or "").replace(";", ",").replace(" ", ",").split(","):
+            if item and not item.lstrip("-").isdigit():
+                raise ValueError(f"{item!r} is not a Telegram user id (numbers, comma-separated: 12345,67890)")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest_time(cls, value: str | None) -> str | None:
+        if value and parse_clock_time(value) is None:
+            raise ValueError(f"{value!r} is not a time of day (use HH:MM, e.g. 09:00)")
+        return value or None
+
+    @property
+    def managers(self) -> frozenset[str]:
+        """MANAGER_IDS as a set of Telegram user ids (strings)."""
+        items = (value for value in (self.manager_ids or "").replace(";", ",").replace(" ", ",").split(","))
+        return frozenset(item for item in items if item)
+
+    @property
+    def digest_at(self) -> tuple[int, int] | None:
+        """DIGEST_TIME as (hour, minute), None when unset."""
+        return parse_clock_time(self.digest_time) if self.digest_time else None
 
     @field_validator("phone_region")
     @classmethod
@@ -143,3 +174,12 @@ class Settings(BaseSettings):
     @property
     def whatsapp_enabled(self) -> bool:
         return bool(self.whatsapp_token and self.whatsapp_phone_number_id)
+
+
+def parse_clock_time(text: str) -> tuple[int, int] | None:
+    """``"09:00"`` -> (9, 0); None when it is no time of day."""
+    hour, colon, minute = text.strip().partition(":")
+    if not colon or not (hour.isdigit() and minute.isdigit() and len(minute) == 2):
+        return None
+    h, m = int(hour), int(minute)
+    return (h, m) if 0 <= h < 24 and 0 <= m < 60 else None

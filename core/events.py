@@ -126,7 +126,18 @@ class Reminder:
     message_id: str = ""  # the schedule's entry (informational: the dedup key is the case and the number)
 
 
-Event = Inbound | ButtonPress | CustomerEdit | OperatorText | OperatorEdit | OperatorCommand | DeliveryReport | Reminder
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Time for the managers' daily digest of ``day`` (``DIGEST_TIME``; every process fires it, the dedup key
+    makes it happen once)."""
+
+    day: str  # YYYY-MM-DD in TIMEZONE: the day the digest covers
+
+
+Event = (
+    Inbound | ButtonPress | CustomerEdit | OperatorText | OperatorEdit | OperatorCommand | DeliveryReport | Reminder
+    | Digest
+)  # fmt: skip
 
 
 def dedup_key(event: Event) -> str:
@@ -138,4 +149,6 @@ def dedup_key(event: Event) -> str:
         return f"dr:{event.message_id}"
     if isinstance(event, Reminder):
         return f"rm:{event.case_id}:{event.number}"
+    if isinstance(event, Digest):
+        return f"dg:{event.day}"
     return f"op:{event.message_id}"

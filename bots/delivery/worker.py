@@ -21,6 +21,7 @@ not stop ``run``: it logs, backs off and carries on.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import inspect
 import logging
@@ -78,7 +79,11 @@ class Delivery:
         self._busy: dict[str, asyncio.Task] = {}
 
     async def fetch_media(self, attachment: Attachment) -> Media:
-        """The bytes of an attachment, downloaded from the channel that received it."""
+        """The bytes of an attachment, downloaded from the channel that received it (or carried inline: a chart)."""
+        if attachment.channel == "inline" and attachment.ref.startswith("data:"):
+            header, _, data = attachment.ref.partition(",")
+            mime = header.removeprefix("data:").partition(";")[0] or None
+            return Media(base64.b64decode(data), attachment.filename or "file", mime)
         channel = self.channels.get(attachment.channel)
         if channel is None:
             raise DeliveryError(f"no channel {attachment.channel!r} to download the file from", permanent=True)

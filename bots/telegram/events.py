@@ -21,7 +21,7 @@ log = logging.getLogger("bots.telegram")
 
 _MENTION = re.compile(r"^(\s*/[A-Za-z_]+)@(\S+)")
 _CARD_BUTTON = re.compile(r"^case:([A-Za-z_]+):(\d+)$")
-_TOOL_BUTTON = re.compile(r"^(faqsend):(\d+):(\S+)$")  # an operators' tool's button: a /faq choice (the entry id)
+_TOOL_BUTTON = re.compile(r"^(faqsend|gapshow):(\d+):(\S+)$")  # a tool's button: a /faq choice, a /gaps group
 
 
 def attachments_of(msg: Message) -> tuple[Attachment, ...]:

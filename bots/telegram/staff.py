@@ -103,7 +103,7 @@ class StaffSide:
         copies = out.meta.get("copies") or ()
         copying = len(copy_runs(copies))
         if out.kind == StaffKind.REPLY and "thread" in out.meta:
-            return calls_for(out.text, ())
+            return calls_for(out.text, out.attachments)
         if out.kind == StaffKind.CASE_OPENED:
             topic = 0 if out.case_id in self._places else 1
             return topic + calls_for(out.text, out.attachments, captions=False) + copying
@@ -119,9 +119,9 @@ class StaffSide:
         case_id = out.case_id
         if out.kind == StaffKind.REPLY and "thread" in out.meta:
             thread, reply_to = out.meta.get("thread"), out.meta.get("reply_to")
-            markup = card_keyboard(out.buttons)  # e.g. /faq's choices (faqsend:<case>:<entry>)
-            parts = self.api.content_parts(
-                self.chat, out.text, (), ctx.media, markup=markup, thread=thread, reply_to=reply_to
+            markup = card_keyboard(out.buttons)  # e.g. /faq's choices (faqsend:<case>:<entry>), /gaps' groups
+            parts = self.api.content_parts(  # /stats: its chart as a file (``core.desk.managers``)
+                self.chat, out.text, out.attachments, ctx.media, markup=markup, thread=thread, reply_to=reply_to
             )
             return await run_parts(parts, ctx, self._linker(ctx, case_id))
         if not case_id:

@@ -17,7 +17,9 @@ from core.cards import render_card, render_line
 from core.cases import Case
 from core.desk.answers import AnswerSide, entry_label
 from core.desk.customers import COMMANDS, CustomerSide
+from core.desk.figures import FigureSide
 from core.desk.language import COMMON_EN, COMMON_RU
+from core.desk.managers import ManagerSide
 from core.desk.operators import STAFF_COMMANDS, UNKNOWN_CASE, OperatorSide, parse_staff_command, status_line
 from core.desk.privacy import PrivacySide, mask_event
 from core.desk.ratings import RatingSide
@@ -28,6 +30,7 @@ from core.events import (
     ButtonPress,
     CustomerEdit,
     DeliveryReport,
+    Digest,
     Event,
     OperatorCommand,
     OperatorEdit,
@@ -67,9 +70,21 @@ class DeskOptions:
     reopen_days: float = 7.0  # a message this soon after resolution reopens the case (REOPEN_DAYS)
     phone_region: str = "RU"  # phone numbers without a country code (PHONE_REGION)
     flood_limit: int = 20  # FLOOD_LIMIT: messages a minute before a customer is slowed down (0: no limit)
+    managers: frozenset[str] = frozenset()  # MANAGER_IDS: Telegram user ids allowed /stats and /gaps
 
 
-class SupportDesk(CustomerSide, AnswerSide, RatingSide, RequestSide, HoursSide, PrivacySide, ToolSide, OperatorSide):
+class SupportDesk(
+    CustomerSide,
+    AnswerSide,
+    RatingSide,
+    RequestSide,
+    HoursSide,
+    PrivacySide,
+    ToolSide,
+    OperatorSide,
+    FigureSide,
+    ManagerSide,
+):
     def __init__(
         self,
         store: Store,
@@ -98,6 +113,8 @@ class SupportDesk(CustomerSide, AnswerSide, RatingSide, RequestSide, HoursSide, 
                 return out.to, out.case_id
             case = await self.store.get_case(out.case_id) if out.case_id else None
             return (case.customer if case else None), out.case_id
+        if isinstance(event, Digest):
+            return None, None
         if isinstance(event, OperatorCommand | Reminder):
             case_id: int | None = event.case_id
         else:
@@ -122,6 +139,8 @@ class SupportDesk(CustomerSide, AnswerSide, RatingSide, RequestSide, HoursSide, 
             return await self._operator_button(event, unit)
         if isinstance(event, Reminder):
             return await self._reminder(event, unit)
+        if isinstance(event, Digest):
+            return await self._digest(event, unit)  # core.desk.managers
         if isinstance(event, DeliveryReport):
             outs = await self._delivery_report(event, unit)
             if not outs:

@@ -35,7 +35,8 @@ class AnswerSide:
                 alternatives=",".join(c.entry.id for c in others) or None,
             )
             tried.append([entry.id, round(best.score, 3)])
-            u.update_user(user, tried=json.dumps(tried[-10:]))
+            u.update_user(user, tried=json.dumps(tried[-10:]), last_q=text[:200])  # for "didn't help" (figures)
+            self.faq_settled(user, state, u)  # core.desk.figures
             u.push_recent(user, "bot", f"FAQ answer: {entry.id}")
             answer = self.fill_hours(entry.answer(lang), lang)  # {working_hours}: core.desk.sla
             if not others:

@@ -51,6 +51,9 @@ class CustomerSide:
             u.count_dropped(user)
             u.record("banned_dropped", customer=user.key)
             return []
+        managed = await self.manager_message(event, u)  # /stats, /gaps from a manager: core.desk.managers
+        if managed is not None:
+            return managed
         outs = await self._converse(event, u)
         self.remember_buttons(u, outs)
         if event.reply_window is not None:
@@ -82,6 +85,7 @@ class CustomerSide:
             profile["handle"] = event.handle
         if not state:
             u.record("conversation_started", customer=user.key, channel=user.channel, lang=lang)
+        await self.conversation_step(user, state, u)  # managers' figures: core.desk.figures
         if any(state.get(k) != v for k, v in profile.items() if v is not None):
             u.update_user(user, **profile)
         state.update({k: v for k, v in profile.items() if v is not None})
@@ -172,11 +176,13 @@ class CustomerSide:
         if kind == "faq" and arg in self.entries:
             entry = self.entries[arg]
             u.record("faq_chosen", customer=user.key, entry=entry.id)
+            self.faq_settled(user, state, u)  # core.desk.figures
             u.push_recent(user, "bot", f"FAQ answer (chosen): {entry.id}")
             answer = self.fill_hours(entry.answer(lang), lang)  # {working_hours}: core.desk.sla
             return [to_customer(user, answer, buttons=answer_buttons(entry, lang), lang=lang)]
         if kind == "nohelp":
-            u.record("faq_not_helped", customer=user.key, entry=arg or None)
+            u.record("faq_not_helped", customer=user.key, entry=arg or None, text=state.get("last_q") or None)
+            self.faq_unsettled(user, state, u)
             u.push_recent(user, "customer", f"(the answer {arg} did not help)")
             return [self._offer_operator(user, lang, "not_helped", HandoffReason.NOT_HELPED)]
         if kind == "op":
@@ -220,7 +226,7 @@ class CustomerSide:
         case = lifecycle.move(case, CaseStatus.CANCELLED, self.clock(), closed_by="customer")
         u.save_case(case)
         u.log(case.id, "system", "The customer closed the case (/cancel)")
-        u.record("status", case=case.id, old=old, new=case.status, by="customer")
+        u.record("status", case=case.id, old=old, new=case.status, by="customer", channel=user.channel)
         return [
             to_customer(user, t("cancel_case", lang, number=case.number)),
             to_staff(
@@ -261,6 +267,7 @@ class CustomerSide:
         u.create_case(case, recent)
         u.update_user(user, tried=None, buttons=None)
         u.record("handoff", case=case.id, customer=user.key, channel=user.channel, reason=reason)
+        self.faq_unsettled(user, state, u, handed_off=True)
         card = self.card(case, recent_conversation([json.loads(r) for r in recent]))
         outs = [
             to_customer(user, t("handoff", lang, number=case.number), lang=lang, case_id=case.id),

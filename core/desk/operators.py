@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from core import cases as lifecycle
 from core.cases import Case, CaseStatus
+from core.desk.managers import GAPS_BUTTON, MANAGER_COMMANDS
 from core.desk.tools import TOOL_BUTTONS, TOOL_COMMANDS
 from core.events import DeliveryReport, OperatorCommand, OperatorEdit, OperatorText, StaffPlace
 from core.messages import Audience, Button, Operator, Outbound, StaffKind, to_customer, to_staff
@@ -25,7 +26,10 @@ from core.texts.staff import st, status_name
 if TYPE_CHECKING:
     from core.desk import SupportDesk
 
-STAFF_COMMANDS = ("take", "needinfo", "resolve", "escalate", "reopen", "case", "ban", "unban", "called", *TOOL_COMMANDS)
+STAFF_COMMANDS = (
+    "take", "needinfo", "resolve", "escalate", "reopen", "case", "ban", "unban", "called", *TOOL_COMMANDS,
+    *MANAGER_COMMANDS,
+)  # fmt: skip
 _STAFF_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\S+)?(?:\s+(.*))?$", re.S)
 UNKNOWN_CASE = st("unknown_case", "en")
 _TARGETS = {"take": CaseStatus.IN_PROGRESS, "needinfo": CaseStatus.NEEDS_INFO, "resolve": CaseStatus.RESOLVED}
@@ -78,6 +82,8 @@ class OperatorSide:
             if name not in STAFF_COMMANDS:
                 known = ", ".join("/" + c for c in STAFF_COMMANDS)
                 return here(event.place, [reply(case_id, self.st("unknown_command", name=name, known=known))])
+            if name in MANAGER_COMMANDS:  # /stats, /gaps: core.desk.managers
+                return here(event.place, await self.manager_staff(name, args, event.operator.id, u))
             if name in TOOL_COMMANDS:  # /faq, /assign, /cases: core.desk.tools
                 return here(event.place, await self._tool(name, args, case_id, event, u))
             if name == "case" and args:
@@ -110,6 +116,8 @@ class OperatorSide:
         return await self._operator_message(case_id, event.operator, f"✏️ {text}", (), None, u)
 
     async def _operator_button(self: SupportDesk, event: OperatorCommand, u: Unit):
+        if event.command == GAPS_BUTTON:  # a /gaps group: core.desk.managers
+            return here(event.place, await self.manager_button(event.argument, event.operator.id, u))
         if event.command in TOOL_BUTTONS:  # a /faq choice: core.desk.tools
             return here(event.place, await self._tool_button(event, u))
         if event.command not in STAFF_COMMANDS:
@@ -131,11 +139,11 @@ class OperatorSide:
         if updated is not case:
             u.save_case(updated)
             if case.first_reply_at is None:
-                u.record("first_response", case=case.id, seconds=f"{now - case.created_at:.1f}", operator=operator.name)
+                self.record_first_response(case, now, operator.name, u)  # core.desk.figures
             if updated.status is not case.status:
                 u.record("status", case=case.id, old=case.status, new=updated.status, by=operator.name)
         u.log(case.id, "operator", text, attachments)
-        u.record("operator_reply", case=case.id, operator=operator.name)
+        u.record("operator_reply", case=case.id, operator=operator.name, channel=case.customer.channel)
         outs = [
             to_customer(
                 case.customer,
@@ -203,7 +211,7 @@ class OperatorSide:
         u.log(case.id, "system", f"Status: {case.status} -> {target}{by}")
         u.record("status", case=case.id, old=case.status, new=target, by=operator or "customer")
         if target is CaseStatus.RESOLVED:
-            u.record("resolved", case=case.id, seconds=f"{now - case.created_at:.1f}")
+            self.record_resolved(case, now, operator, u)  # core.desk.figures
         outs = [to_staff(case.id, self.status_line(new, operator), StaffKind.STATUS, meta={"title": new.topic_title()})]
         if not notify:
             return outs
@@ -263,6 +271,7 @@ class OperatorSide:
         u.reopen_case(reopened)
         u.log(case.id, "system", f"Reopened by {operator.name}")
         u.record("status", case=case.id, old=case.status, new=reopened.status, by=operator.name)
+        u.record("reopened", case=case.id, customer=case.customer.key, by=operator.name)
         return [
             to_staff(
                 case.id,

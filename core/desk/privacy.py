@@ -148,7 +148,9 @@ class PrivacySide:
         if open_case is not None:
             closed = lifecycle.move(open_case, CaseStatus.CANCELLED, now, closed_by="customer")
             u.save_case(closed)
-            u.record("status", case=closed.id, old=open_case.status, new=closed.status, by="customer")
+            u.record(
+                "status", case=closed.id, old=open_case.status, new=closed.status, by="customer", channel=user.channel
+            )
         deleted = self.st("privacy.deleted_text")
         case_ids = await u.case_ids_of(user)
         for case_id in case_ids:
@@ -168,6 +170,7 @@ class PrivacySide:
                 u.log(case_id, "system", "The customer asked to delete their data (/forget): case closed")
                 text = self.st("privacy.forgotten", number=anonymous.number)
                 outs.append(to_staff(case_id, text, StaffKind.STATUS, meta={"title": anonymous.topic_title()}))
+        await u.forget_figures(user, case_ids)
         u.forget_customer(user)
         u.record("forgotten", channel=user.channel, cases=len(case_ids))
         outs.append(to_customer(user, t("privacy.forget_done", lang)))

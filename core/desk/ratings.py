@@ -31,7 +31,7 @@ class RatingSide:
         u.save_case(case)
         u.log(case.id, "customer", f"Rated {stars}/5")
         operator = case.resolved_by or case.operator  # the rating is theirs
-        u.record("rated", case=case.id, stars=stars, customer=user.key, operator=operator or None)
+        u.record("rated", case=case.id, stars=stars, customer=user.key, operator=operator or None)  # figures: ch, op
         u.update_user(user, buttons=None, rate_case=None, comment_case=str(case.id), comment_at=repr(self.clock()))
         outs = [to_customer(user, t("rate_thanks", lang, stars=stars))]
         if stars <= 2:
@@ -53,7 +53,14 @@ class RatingSide:
         u.save_case(replace(case, extra={**case.extra, "comment": text[:2000]}))
         u.log(case.id, "customer", f"Comment on the rating: {text}")
         operator = case.resolved_by or case.operator
-        u.record("rating_comment", case=case.id, customer=user.key, stars=case.rating, operator=operator or None)
+        u.record(
+            "rating_comment",
+            case=case.id,
+            customer=user.key,
+            stars=case.rating,
+            operator=operator or None,
+            text=text[:500],
+        )
         return [
             to_customer(user, t("comment_thanks", lang)),
             to_staff(case.id, self.st("comment", number=case.number, text=text), StaffKind.INFO),

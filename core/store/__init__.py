@@ -18,6 +18,7 @@ import redis.asyncio as aioredis
 
 from core.cases import Case
 from core.messages import UserRef
+from core.stats.tally import DEFAULT_RETENTION_DAYS, Tally
 from core.store.keys import Keys
 from core.store.lease import RELEASE_LUA, Lease, LeaseTimeout
 from core.store.unit import BEGIN_LUA, COMMIT_LUA, DEDUP_TTL, RECENT_MAX, Unit, log_entry
@@ -90,11 +91,20 @@ async def connect_redis(
 
 
 class Store:
-    def __init__(self, redis: aioredis.Redis, prefix: str = "sb:", clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        prefix: str = "sb:",
+        clock: Callable[[], float] = time.time,
+        *,
+        timezone: str = "UTC",
+        retention_days: float = DEFAULT_RETENTION_DAYS,
+    ):
         self.redis = redis
         self.prefix = prefix
         self.keys = Keys(prefix)
         self.clock = clock
+        self.tally = Tally(self.keys, timezone, retention_days)  # managers' figures, kept as steps are recorded
         self._begin = redis.register_script(BEGIN_LUA)
         self.commit_script = redis.register_script(COMMIT_LUA)
         self._release = redis.register_script(RELEASE_LUA)

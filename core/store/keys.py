@@ -20,7 +20,16 @@ lane:{lane}                            string  the lease of one lane (a customer
 ref:{kind}:{native id}                 string  native id -> case id (a staff topic; relayed messages expire)
 banned                                 set     banned customers (``channel:user_id``)
 banned:dropped                         hash    customer -> number of messages dropped while banned
-events                                 stream  one entry per step (``Unit.record``): managers' statistics
+events                                 stream  one entry per step (``Unit.record``), kept EVENTS_RETENTION_DAYS
+stats:{scope}:d:{YYYY-MM-DD}           hash    managers' figures of one day (``core.stats.tally``): counters and
+stats:{scope}:m:{YYYY-MM}              hash    latency sketches; the same for a month. Scopes: ``all``, ``ch``
+                                               (fields ``{channel}|{metric}``), ``op`` (``{operator}|{metric}``),
+                                               ``faq`` (``{metric}|{entry id}``). Kept for good; survive /forget
+stats:gaps:{YYYY-MM-DD}                list    questions the FAQ did not settle that day (no match, "didn't help"),
+                                               JSON: text, kind, entry, channel, customer, ts; expire after
+                                               EVENTS_RETENTION_DAYS (``core.stats.gaps`` groups them)
+stats:comments                         zset    rating comments (JSON: case, stars, operator, channel, text) by time
+stats:view:{token}                     string  FAQ gap groups shown by /gaps, for its buttons (expires after 7 days)
 lease:{name}                           string  a named lease (the Telegram poller, a topic being created...)
 mem:{channel}:{name}:{key}             string  an adapter's small facts (``ChannelMemory``), e.g. VK names
 memh:{channel}:{name}:{key}            hash    the same, as a hash (e.g. what a WhatsApp message was)
@@ -145,6 +154,21 @@ class Keys:
     @property
     def sla_due(self) -> str:
         return self._k("sla", "due")
+
+    # managers' figures (core.stats)
+    def stats(self, scope: str, span: str) -> str:
+        """``span``: ``d:YYYY-MM-DD`` (a day) or ``m:YYYY-MM`` (a month)."""
+        return self._k("stats", scope, span)
+
+    def stats_gaps(self, day: str) -> str:
+        return self._k("stats", "gaps", day)
+
+    @property
+    def stats_comments(self) -> str:
+        return self._k("stats", "comments")
+
+    def stats_view(self, token: str) -> str:
+        return self._k("stats", "view", token)
 
     @property
     def faq_reload(self) -> str:

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 DEDUP_TTL = 7 * 24 * 3600
 RECENT_MAX = 30
-EVENTS_MAXLEN = 1_000_000
 
 # KEYS: lane, dedup, user hash, open pointer, banned set. ARGV: token, ttl ms, has lane, has dedup, user member.
 # -> {0} duplicate, {-1} lane busy, {1, open case id or '', banned 0/1, user hash fields...}
@@ -159,13 +158,20 @@ class Unit:
     def log(self, case_id: int, who: str, text: str, attachments: Iterable[Attachment] = ()) -> None:
         self.op("RPUSH", self.keys.case_log(case_id), log_entry(who, text, attachments, self.now))
 
-    def record(self, type_: str, **fields: Any) -> None:
-        """Append one event to the managers' log: ``type`` and ``ts`` plus the given fields (None left out)."""
-        flat = ["type", type_, "ts", repr(self.now)]
-        for k, v in fields.items():
-            if v is not None:
-                flat += [k, str(v)]
-        self.op("XADD", self.keys.events, "MAXLEN", "~", EVENTS_MAXLEN, "*", *flat)
+    def record(self, type_: str, *, text: str | None = None, **fields: Any) -> None:
+        """Append one event to the log (kept ``EVENTS_RETENTION_DAYS``): ``type`` and ``ts`` plus the given fields
+        (None left out); the managers' figures it counts in are updated in the same commit (``core.stats.tally``).
+        A customer's ``text`` (a question the FAQ missed, a rating's comment) goes to the figures only, where
+        ``/forget`` finds it (``forget_figures``), never to the log."""
+        kept = {k: str(v) for k, v in fields.items() if v is not None}
+        flat = ["type", type_, "ts", repr(self.now), *(x for kv in kept.items() for x in kv)]
+        tally = self.store.tally
+        self.op("XADD", self.keys.events, "MINID", "~", tally.min_id(self.now), "*", *flat)
+        self.ops.extend(tally.ops(type_, {**kept, "text": text} if text else kept, self.now))
+
+    def count(self, name: str, **where: Any) -> None:
+        """Add to a managers' figure directly (``core.stats.tally.Tally.count``: conversations, deflection)."""
+        self.ops.extend(self.store.tally.count(name, self.now, **where))
 
     def create_case(self, case: Case, transcript: list[str]) -> None:
         """A new case (its id from ``next_case_id``) becomes the customer's open case."""
@@ -236,6 +242,24 @@ class Unit:
         self._users[user.key] = {}
         self._open[user.key] = None
         self._recent_added.pop(user.key, None)
+
+    async def forget_figures(self, user: UserRef, case_ids: Iterable[int]) -> None:
+        """Delete the customer's texts kept for the figures: their questions among the FAQ gaps, the comments on
+        their cases' ratings (the counts stay). One read of every kept day's gaps: ``/forget`` is rare."""
+        ids = {str(i) for i in case_ids}
+        comments = await self.redis.zrange(self.keys.stats_comments, 0, -1)
+        mine = [c for c in comments if str(json.loads(c).get("case")) in ids]
+        if mine:
+            self.op("ZREM", self.keys.stats_comments, *mine)
+        tally = self.store.tally
+        days = [tally.day(self.now - n * 86400) for n in range(int(tally.retention_days) + 2)]
+        pipe = self.redis.pipeline(transaction=False)
+        for day in days:
+            pipe.lrange(self.keys.stats_gaps(day), 0, -1)
+        for day, rows in zip(days, await pipe.execute(), strict=True):
+            for row in rows:
+                if json.loads(row).get("customer") == user.key:
+                    self.op("LREM", self.keys.stats_gaps(day), 0, row)
 
     # ------------------------------------------------------------------ the end
     async def commit(self) -> bool:

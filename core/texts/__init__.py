@@ -158,11 +158,12 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 def _merge() -> None:
-    """The playbook's texts live next to their parts (core/texts/requests.py, hours.py, privacy.py): their
+    """The playbook's texts live next to their parts (core/texts/requests.py, hours.py, privacy.py,
+    managers.py): their
     customer texts join ``TEXTS``, their staff texts ``core.texts.staff.STAFF``."""
-    from core.texts import hours, privacy, requests, staff
+    from core.texts import hours, managers, privacy, requests, staff
 
-    for part in (requests, hours, privacy):
+    for part in (requests, hours, privacy, managers):
         for mine, theirs in ((TEXTS, part.CUSTOMER), (staff.STAFF, part.STAFF)):
             overlap = mine.keys() & theirs.keys()
             assert not overlap, f"text keys defined twice: {overlap}"

@@ -1,94 +1,221 @@
-"""Managers' figures from the event log, after conversations driven through the real desk."""
+"""Managers' figures, kept as aggregates while conversations run through the real desk, read back for a period.
+
+One scripted history (six customers on three channels, two operators) with every figure's expected value worked
+out by hand; durations come from sketches, so they are checked to the sketch's stated accuracy.
+"""
+
+from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
+import struct
 import subprocess
 import sys
+from datetime import date
 
-from core import stats
-from core.messages import StaffKind, UserRef
+import pytest
+import yaml
+
+from core.messages import Operator, StaffKind, UserRef
+from core.stats import sketch
+from core.stats.chart import CHART_SIZE
+from core.stats.figures import read_figures, read_gap_questions
+from core.stats.period import Period, parse_period
+from tests.harness import FAQ
+
+IVAN = Operator("8", "Ivan")
+DAY = date(2026, 1, 1)  # the test clock starts at 2026-01-01 00:00 UTC
+A, B, C = UserRef("telegram", "a"), UserRef("vk", "b"), UserRef("whatsapp", "c")
+D, E, F = UserRef("vk", "d"), UserRef("telegram", "e"), UserRef("telegram", "f")
+
+
+def near(value: float | None, expected: float) -> bool:
+    return value is not None and abs(value - expected) <= expected * sketch.ACCURACY + 1e-9
 
 
 async def drive(conversation):
-    """Four customers on three channels, through the intake, the desk and the outbox; an operator answers."""
+    """The history the tests below expect (times in seconds from the start)."""
     conv = await conversation(channels=("telegram", "vk", "whatsapp"))
     clock = conv.core.store.clock
-    a, b, c, d = (UserRef("telegram", "a"), UserRef("vk", "b"), UserRef("whatsapp", "c"), UserRef("vk", "d"))
 
     def case_of(outs):
         return conv.staff_msgs(outs, StaffKind.CASE_OPENED)[0].case_id
 
-    await conv.say("Как сбросить пароль?", user=a, name="a")  # settled by the FAQ
-    await conv.say("Сколько идёт доставка?", user=b, name="b")
-    await conv.press("nohelp:delivery_time", user=b, name="b")
-    # handed off after an answer that did not help (the details asked for first: skipped)
-    await conv.press("op:not_helped", user=b, name="b")
-    case_b = case_of(await conv.press("prep:skip", user=b, name="b"))
-    await conv.say("Мой холодильник поёт по ночам", user=c, name="c")
-    await conv.press("op:no_match", user=c, name="c")  # the details asked for first: given
-    case_c = case_of(await conv.say("Поёт громко, модель X1", user=c, name="c"))
-    await conv.say("/operator", user=d, name="d")
+    await conv.say("Как сбросить пароль?", user=A, name="a")  # settled by the FAQ
+    await conv.say("Сколько идёт доставка?", user=B, name="b")  # answered, then "didn't help", then a person
+    await conv.press("nohelp:delivery_time", user=B, name="b")
+    await conv.press("op:not_helped", user=B, name="b")
+    case_b = case_of(await conv.press("prep:skip", user=B, name="b"))
+    await conv.say("Мой холодильник поёт по ночам", user=C, name="c")  # no match, then a person
+    await conv.press("op:no_match", user=C, name="c")
+    case_c = case_of(await conv.say("Поёт громко, модель X1", user=C, name="c"))
+    case_d = case_of(await conv.say("/operator", user=D, name="d"))
+    await conv.say("/operator", user=E, name="e")
     clock.advance(60)
-    await conv.operator("hi", case_id=case_b)
+    await conv.operator("hi", case_id=case_b)  # first response 60 s (Olga)
     clock.advance(60)
-    await conv.operator("hi", case_id=case_c)
+    await conv.operator("hi", case_id=case_c)  # 120 s (Olga)
     clock.advance(300)
-    await conv.button(case_b, "resolve")
-    await conv.press(f"rate:{case_b}:4", user=b, name="b")
-    await conv.button(case_c, "resolve")
-    await conv.press(f"rate:{case_c}:2", user=c, name="c")
-    return conv
+    await conv.button(case_b, "resolve")  # resolution 420 s
+    await conv.press(f"rate:{case_b}:4", user=B, name="b")
+    await conv.button(case_c, "resolve")  # 420 s
+    await conv.press(f"rate:{case_c}:2", user=C, name="c")
+    await conv.say("ждал слишком долго", user=C, name="c")  # the rating's comment
+    await conv.say("/cancel", user=E, name="e")  # cancelled by the customer
+    clock.advance(1000)
+    await conv.operator("hello", case_id=case_d, operator=IVAN)  # 1420 s: past the 15-minute SLA (Ivan)
+    await conv.button(case_b, "reopen")
+    await conv.say("/operator", user=F, name="f")  # open, nobody answered yet
+    clock.advance(100)
+    return conv, {"b": case_b, "c": case_c, "d": case_d}
 
 
-async def test_report_figures(store, conversation):
-    await drive(conversation)
-    r = await stats.compute(store)
-    assert r.customers == 4
-    assert r.deflected_customers == 1 and r.deflection_rate == 0.25
-    assert r.faq_answered == 2 and r.faq_not_helped == 1 and r.faq_no_match == 1
-    assert r.handoffs == 3
-    assert r.handoffs_by_reason == {"not_helped": 1, "no_match": 1, "requested": 1}
-    assert r.handoffs_by_channel == {"vk": 2, "whatsapp": 1}
-    assert r.first_response_median_s == 90.0  # 60 s and 120 s
-    assert r.resolved == 2 and r.resolution_median_s == 420.0  # 420 s and 420 s
-    assert r.open_cases == 1
-    assert r.ratings == 2 and r.rating_average == 3.0
-    assert r.rating_distribution == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}
-    assert r.rating_by_operator == {"Olga": 3.0}  # the operator who resolved both
-    assert r.faq_gaps == [("мой холодильник поет по ночам", 1)]
-    assert r.not_helped_entries == [("delivery_time", 1)]
-    text = stats.format_report(r)
-    assert "settled by the FAQ alone: 1 (25%)" in text and "холодильник" in text
+async def test_every_figure_of_a_scripted_history(conversation):
+    conv, cases = await drive(conversation)
+    fig = await read_figures(conv.store, Period(DAY, DAY), daily=True)
+    o = fig.overall
+    assert (o.conversations, o.deflected, o.deflection_rate) == (6, 1, 0.167)
+    assert (o.answers, o.suggestions, o.suggestions_taken, o.not_helped, o.no_match) == (2, 0, 0, 1, 1)
+    assert o.handoffs == 5
+    assert o.handoffs_by_reason == {"requested": 3, "no_match": 1, "not_helped": 1}
+    assert (o.reopened, o.resolved, o.cancelled) == (1, 2, 1)
+    assert (o.first_responses, o.replies, o.sla_breaches) == (3, 3, 1)
+    assert o.first_response.count == 3
+    assert near(o.first_response.median, 120) and near(o.first_response.p90, 1420)
+    assert near(o.first_response_work.median, 120)  # 24/7: working time is wall time
+    assert o.resolution.count == 2 and near(o.resolution.median, 420) and near(o.resolution.p90, 420)
+    assert (o.ratings, o.rating_average, o.comments) == (2, 3.0, 1)
+    assert o.rating_distribution == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 0}
+
+    assert sorted(fig.channels) == ["telegram", "vk", "whatsapp"]
+    tg, vk, wa = fig.channels["telegram"], fig.channels["vk"], fig.channels["whatsapp"]
+    assert (tg.conversations, tg.deflected, tg.handoffs, tg.cancelled) == (3, 1, 2, 1)
+    assert (vk.conversations, vk.deflected, vk.handoffs, vk.not_helped, vk.reopened) == (2, 0, 2, 1, 1)
+    assert (wa.conversations, wa.handoffs, wa.no_match, wa.ratings, wa.rating_average) == (1, 1, 1, 1, 2.0)
+    assert near(vk.first_response.median, 60) and vk.sla_breaches == 1
+
+    olga, ivan = fig.operators["Olga"], fig.operators["Ivan"]
+    assert (olga.first_responses, olga.replies, olga.resolved, olga.ratings, olga.rating_average) == (2, 2, 2, 2, 3.0)
+    assert near(olga.first_response.median, 60) and olga.sla_breaches == 0
+    assert (ivan.first_responses, ivan.replies, ivan.resolved, ivan.sla_breaches) == (1, 1, 0, 1)
+    assert near(ivan.first_response.median, 1420)
+
+    entries = dict(fig.top_entries)
+    assert entries["delivery_time"] == 1 and sum(entries.values()) == 2
+    assert fig.not_helped_entries == [("delivery_time", 1)]
+    (comment,) = fig.comments
+    assert comment["case"] == str(cases["c"]) and comment["stars"] == "2" and comment["text"] == "ждал слишком долго"
+    assert comment["operator"] == "Olga" and comment["channel"] == "whatsapp"
+
+    b = fig.backlog
+    assert (b.open, b.waiting) == (3, 1)  # b (reopened), d (answered), f (waiting)
+    assert b.oldest_waiting_s == 100.0 and b.oldest_open_s == 1520.0
+    (day,) = fig.daily
+    assert (day.day, day.conversations, day.deflected, day.handoffs) == ("2026-01-01", 6, 1, 5)
+    assert near(day.first_response_median_s, 120)
 
 
-async def test_since_filters_old_events(store, clock, conversation):
-    await drive(conversation)
-    r = await stats.compute(store, since=clock() + 1)
-    assert r.customers == 0 and r.handoffs == 0 and r.deflection_rate is None
+async def test_periods_and_days(conversation):
+    conv, _ = await drive(conversation)
+    store = conv.store
+    before = await read_figures(store, parse_period("yesterday", DAY))
+    assert before.overall.conversations == 0 and before.channels == {} and before.overall.deflection_rate is None
+    week = await read_figures(store, parse_period("7d", DAY))  # whole months and days add up the same
+    month = await read_figures(store, Period(DAY, date(2026, 1, 31)))
+    year = await read_figures(store, parse_period("2025-06-01..2026-12-31", DAY))
+    assert week.overall == month.overall == year.overall
+    assert week.operators == year.operators and week.channels == year.channels
 
 
-async def test_stats_command(conversation, redis_url, prefix):
-    await drive(conversation)
-    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix}
-    run = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bots", "stats", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
+async def test_the_questions_the_faq_missed_are_kept_for_gaps(conversation, redis):  # redis: the event log
+    conv, _ = await drive(conversation)
+    rows = await read_gap_questions(conv.store, Period(DAY, DAY))
+    kept = [(f["kind"], f["text"], f["entry"], f["channel"]) for f in rows]
+    assert ("not_helped", "Сколько идёт доставка?", "delivery_time", "vk") in kept
+    assert any(k == "no_match" and t == "Мой холодильник поёт по ночам" and ch == "whatsapp" for k, t, _, ch in kept)
+    for _, fields in await redis.xrange(conv.store.keys.events):  # the log keeps no customer's text
+        assert "text" not in fields
+
+
+async def test_forget_keeps_the_counts_and_deletes_the_texts(conversation):
+    conv, _ = await drive(conversation)
+    await conv.say("/forget", user=C, name="c")
+    await conv.press("forget:yes", user=C, name="c")
+    fig = await read_figures(conv.store, Period(DAY, DAY))
+    assert fig.overall.conversations == 6 and fig.overall.ratings == 2 and fig.overall.comments == 1
+    assert fig.comments == []
+    texts = [f["text"] for f in await read_gap_questions(conv.store, Period(DAY, DAY))]
+    assert "Сколько идёт доставка?" in texts and "Мой холодильник поёт по ночам" not in texts
+
+
+async def test_a_day_is_a_day_in_the_configured_time_zone(conversation, clock):
+    clock.advance(22 * 3600)  # 2026-01-01 22:00 UTC = 2026-01-02 01:00 in Moscow
+    conv = await conversation(TIMEZONE="Europe/Moscow")
+    await conv.say("Как сбросить пароль?")
+    jan1 = await read_figures(conv.store, Period(DAY, DAY))
+    jan2 = await read_figures(conv.store, Period(date(2026, 1, 2), date(2026, 1, 2)))
+    assert (jan1.overall.conversations, jan2.overall.conversations) == (0, 1)
+
+
+@pytest.mark.parametrize("pause, conversations", [(3600, 1), (7 * 3600, 2)])
+async def test_a_conversation_ends_after_six_quiet_hours(conversation, clock, pause, conversations):
+    conv = await conversation()
+    await conv.say("Как сбросить пароль?")
+    clock.advance(pause)
+    await conv.say("Сколько идёт доставка?")
+    fig = await read_figures(conv.store, Period(DAY, DAY))
+    assert (fig.overall.conversations, fig.overall.deflected) == (conversations, conversations)
+
+
+def supportbot(*args: str, env: dict[str, str], cwd: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bots", *args], capture_output=True, text=True, env=env, timeout=120, cwd=cwd
     )
+
+
+async def test_the_stats_command(conversation, redis_url, prefix, tmp_path):
+    await drive(conversation)
+    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "STAFF_LANGUAGE": "en"}
+    day = "--since=2026-01-01..2026-01-01"
+    run = await asyncio.to_thread(supportbot, "stats", day, "--format", "json", env=env)
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout)["handoffs"] == 3
+    data = json.loads(run.stdout)
+    assert data["period"] == {"start": "2026-01-01", "end": "2026-01-01"}
+    assert data["overall"]["conversations"] == 6 and data["overall"]["handoffs_by_reason"]["requested"] == 3
+    assert data["operators"]["Ivan"]["sla_breaches"] == 1 and data["channels"]["vk"]["handoffs"] == 2
+
+    chart = tmp_path / "week.png"
+    run = await asyncio.to_thread(supportbot, "stats", day, "--format", "csv", "--chart", str(chart), env=env)
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.reader(io.StringIO(run.stdout)))
+    assert rows[0] == ["scope", "name", "metric", "value"]
+    assert ["overall", "", "conversations", "6"] in rows and ["operator", "Olga", "resolved", "2"] in rows
+    assert ["channel", "whatsapp", "rating_average", "2.0"] in rows and ["day", "2026-01-01", "handoffs", "5"] in rows
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", chart.read_bytes()[16:24]) == CHART_SIZE
+
+    run = await asyncio.to_thread(supportbot, "stats", day, env=env)
+    assert run.returncode == 0 and "Conversations: 6 · settled by the FAQ: 1 (17%)" in run.stdout
+    assert "ждал слишком долго" in run.stdout  # the latest comments
+
+    run = await asyncio.to_thread(supportbot, "stats", "--since", "last week", env=env)
+    assert run.returncode == 2 and "not a period" in run.stderr
     env.pop("REDIS_URL")
-    run = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "bots", "stats"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd="/",
-    )
+    run = await asyncio.to_thread(supportbot, "stats", env=env, cwd="/")
     assert run.returncode == 2 and "REDIS_URL" in run.stderr
+
+
+async def test_the_faq_gaps_command(conversation, redis_url, prefix):
+    conv, _ = await drive(conversation)
+    for text in ("Где ваш офис в Казани?", "есть офис в казани?"):
+        await conv.say(text, user=UserRef("vk", "g"), name="g")
+    env = {**os.environ, "REDIS_URL": redis_url, "REDIS_PREFIX": prefix, "FAQ_PATH": str(FAQ)}
+    run = await asyncio.to_thread(supportbot, "faq", "gaps", "--since", "2026-01-01..2026-01-01", env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("# 2026-01-01: 4 question(s) the FAQ did not settle, in 3 group(s)")
+    pasted = yaml.safe_load(run.stdout)
+    texts = [q for item in pasted for q in item.get("questions", [])]
+    assert "Где ваш офис в Казани?" in texts and "есть офис в казани?" in texts

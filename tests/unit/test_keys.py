@@ -22,7 +22,8 @@ def every_key(k: Keys) -> dict[str, str]:
     """Each key-building member of ``Keys`` called with sample arguments."""
     samples = {"case_id": 7, "user": USER, "event_key": "cm:telegram:1", "lane": USER.key, "name": "tg-poller",
                "kind": "tgtopic", "native_id": 99, "channel": "vk", "key": "x", "msg_id": "abc", "dest": "c:vk:1",
-               "limit_key": "tg:global"}  # fmt: skip
+               "limit_key": "tg:global", "scope": "all", "span": "d:2026-12-02", "token": "ab12",
+               "day": "2026-12-02"}  # fmt: skip
     out = {}
     for name, member in inspect.getmembers(Keys):
         if name.startswith("_"):
