@@ -9,10 +9,12 @@ under a throw-away prefix (deleted at the end). Steps per conversation: a conver
 gaps); handoffs (about a third) with a reason, a first response and a resolution by one of 12 operators on three
 channels, a rating (40% of cases), a comment (5%), an SLA breach when the first response is late.
 
-Then, for each period (today, 7d, 30d, 365d): ``read_figures`` (all figures, overall, per channel, per
-operator; ``daily`` too for 365d, as the chart needs it) ``--runs`` times: median and max seconds, and the
-peak memory allocated (tracemalloc) during one read. Also: the FAQ gaps of 30 and 365 days (read and
-grouped), and drawing the 365-day chart. The process's peak RSS is printed last.
+Then a fresh process (so that its memory is the queries' own) reads, for each period (today, 7d, 30d, 365d),
+``read_figures`` (all figures, overall, per channel, per operator; ``daily`` too for 365d, as the chart needs
+it) ``--runs`` times: median and max seconds, and the peak memory allocated (tracemalloc) during one more
+read (traced apart: tracing slows a call down several times). Also: the FAQ gaps of 30 and 365 days (read,
+at most the latest 10,000 questions, and grouped), and drawing the 365-day chart (first and warm). That
+process's peak RSS is printed last.
 """
 
 from __future__ import annotations
@@ -146,17 +148,66 @@ def history(store: Store, writer: Writer, first: date, days: int, per_day: int, 
                          customer=customer, text="спасибо, всё быстро")  # fmt: skip
 
 
-def timed(fn):
-    async def run():
-        tracemalloc.start()
+async def measure(fn, runs: int) -> tuple[list[float], float, object]:
+    """``runs`` timed calls (no tracing), then one more under tracemalloc for the peak memory it allocates."""
+    took = []
+    for _ in range(runs):
         t0 = time.perf_counter()
         result = await fn()
-        took = time.perf_counter() - t0
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        return took, peak, result
+        took.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    await fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return took, peak / 2**20, result
 
-    return run
+
+def row(label: str, took: list[float], peak: float, note: str) -> None:
+    print(f"{label:<28}{statistics.median(took):>10.3f}{max(took):>8.3f}{peak:>9.1f}   {note}")
+
+
+async def queries(redis: aioredis.Redis, prefix: str, days: int, runs: int) -> None:
+    """Run in a fresh process (``--query PREFIX``): what a manager's request costs, RSS included."""
+    rss0 = peak_rss()
+    last = date(2026, 11, 30)
+    store = Store(redis, prefix, clock=lambda: time.mktime(last.timetuple()) - time.timezone + 86000)
+    print(f"{'figure':<28}{'median s':>10}{'max s':>8}{'peak MB':>9}")
+    for label, n, daily in (("today", 1, False), ("7d", 7, False), ("30d", 30, False), ("365d", 365, False),
+                            ("365d with days (chart)", 365, True)):  # fmt: skip
+        period = Period(last - timedelta(days=min(n, days) - 1), last)
+        took, peak, fig = await measure(lambda p=period, d=daily: read_figures(store, p, daily=d), runs)
+        row(label, took, peak, f"conversations {fig.overall.conversations:,}, handoffs {fig.overall.handoffs:,}")
+    rss_figures = peak_rss()
+    matcher = FaqMatcher(load_faq(FAQ_DATA))
+    for n in (30, 365):
+        period = Period(last - timedelta(days=min(n, days) - 1), last)
+
+        async def gaps(p=period):
+            questions = await read_gap_questions(store, p)
+            return len(questions), group_gaps(matcher, gap_questions(questions))
+
+        took, peak, (read, groups) = await measure(gaps, max(1, runs // 2))
+        row(f"FAQ gaps {n}d", took, peak, f"{read:,} questions read, {len(groups)} groups")
+    rss_gaps = peak_rss()
+    fig = await read_figures(store, Period(last - timedelta(days=days - 1), last), daily=True)
+    t0 = time.perf_counter()
+    png = await asyncio.to_thread(render_chart, fig.daily, title="year")
+    first = time.perf_counter() - t0
+    row("chart 365 days (1st)", [first], 0.0, f"{len(png):,} bytes; the first call imports matplotlib")
+    took, peak, _ = await measure(lambda: asyncio.to_thread(render_chart, fig.daily, title="year"), runs)
+    row("chart 365 days (warm)", took, peak, "")
+    rss = peak_rss()
+    print(f"query process, peak RSS: {rss0:.0f} MB after imports, {rss_figures:.0f} MB after the figures, "
+          f"{rss_gaps:.0f} MB after the gaps, {rss:.0f} MB after the charts")  # fmt: skip
+
+
+def peak_rss() -> float:
+    """This process's peak RSS in MB (``VmHWM``: unlike ``ru_maxrss``, not inherited through fork and exec)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 async def main() -> None:
@@ -165,16 +216,21 @@ async def main() -> None:
     ap.add_argument("--per-day", type=int, default=1000)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    ap.add_argument("--query", metavar="PREFIX", help=argparse.SUPPRESS)  # the child process
     args = ap.parse_args()
     redis = aioredis.from_url(args.redis, decode_responses=True)
+    if args.query:
+        try:
+            return await queries(redis, args.query, args.days, args.runs)
+        finally:
+            await redis.aclose()
     prefix = f"bench:stats:{uuid.uuid4().hex[:8]}:"
     last = date(2026, 11, 30)
-    first = last - timedelta(days=args.days - 1)
-    store = Store(redis, prefix, clock=lambda: time.mktime(last.timetuple()) - time.timezone + 86000)
+    store = Store(redis, prefix)
     try:
         t0 = time.perf_counter()
         writer = Writer()
-        history(store, writer, first, args.days, args.per_day)
+        history(store, writer, last - timedelta(days=args.days - 1), args.days, args.per_day)
         made = time.perf_counter() - t0
         await writer.store(redis)
         stored = time.perf_counter() - t0 - made
@@ -183,30 +239,10 @@ async def main() -> None:
         print(f"  kept: {len(writer.hashes):,} hashes, {sum(len(h) for h in writer.hashes.values()):,} fields, "
               f"{gap_rows:,} gap questions; generated in {made:.1f} s, stored in {stored:.1f} s")  # fmt: skip
         del writer
-        print(f"{'figure':<28}{'median s':>10}{'max s':>8}{'peak MB':>9}")
-        for label, days, daily in (("today", 1, False), ("7d", 7, False), ("30d", 30, False), ("365d", 365, False),
-                                   ("365d with days (chart)", 365, True)):  # fmt: skip
-            period = Period(last - timedelta(days=min(days, args.days) - 1), last)
-            runs = [await timed(lambda p=period, d=daily: read_figures(store, p, daily=d))() for _ in range(args.runs)]
-            took = [r[0] for r in runs]
-            fig = runs[-1][2]
-            print(f"{label:<28}{statistics.median(took):>10.3f}{max(took):>8.3f}{max(r[1] for r in runs) / 2**20:>9.1f}"
-                  f"   conversations {fig.overall.conversations:,}, handoffs {fig.overall.handoffs:,}")  # fmt: skip
-        matcher = FaqMatcher(load_faq(FAQ_DATA))
-        for days in (30, 365):
-            period = Period(last - timedelta(days=min(days, args.days) - 1), last)
-
-            async def gaps(p=period):
-                return group_gaps(matcher, gap_questions(await read_gap_questions(store, p)))
-
-            runs = [await timed(gaps)() for _ in range(max(1, args.runs // 2))]
-            took = [r[0] for r in runs]
-            print(f"{f'FAQ gaps {days}d':<28}{statistics.median(took):>10.3f}{max(took):>8.3f}"
-                  f"{max(r[1] for r in runs) / 2**20:>9.1f}   groups {len(runs[-1][2])}")  # fmt: skip
-        fig = await read_figures(store, Period(last - timedelta(days=args.days - 1), last), daily=True)
-        took, peak, png = await timed(lambda: asyncio.to_thread(render_chart, fig.daily, title="year"))()
-        print(f"{'chart 365 days':<28}{took:>10.3f}{took:>8.3f}{peak / 2**20:>9.1f}   {len(png):,} bytes")
-        print(f"process peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+        cmd = [sys.executable, __file__, "--query", prefix, "--days", str(args.days), "--runs", str(args.runs),
+               "--redis", args.redis]  # fmt: skip
+        proc = await asyncio.create_subprocess_exec(*cmd)
+        await proc.wait()
     finally:
         async for key in redis.scan_iter(match=prefix + "*", count=1000):
             await redis.unlink(key)

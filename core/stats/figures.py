@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 SCOPES = ("all", "ch", "op", "faq")
 COMMENTS_SHOWN = 10
+GAPS_READ = 10_000  # FAQ gaps are grouped from at most this many of the period's latest questions
 TOP_ENTRIES = 10
 
 
@@ -197,7 +198,10 @@ def _add(into: Counter[str], row: dict[str, str]) -> None:
 def _split(into: dict[str, Counter[str]], row: dict[str, str]) -> None:
     for k, v in row.items():
         who, _, metric = k.rpartition("|")
-        into.setdefault(who, Counter())[metric] += int(v)
+        counts = into.get(who)
+        if counts is None:
+            counts = into[who] = Counter()
+        counts[metric] += int(v)
 
 
 def _day_point(day: date, row: dict[str, str]) -> DayPoint:
@@ -234,13 +238,24 @@ async def _backlog(store: Store, open_ids: set[str], now: float) -> Backlog:
     )
 
 
-async def read_gap_questions(store: Store, period: Period) -> list[dict[str, Any]]:
-    """The questions the FAQ did not settle in ``period`` (``stats:gaps:{day}``), oldest first."""
-    pipe = store.redis.pipeline(transaction=False)
-    days = period.each_day()
-    for day in days:
-        pipe.lrange(store.keys.stats_gaps(day.isoformat()), 0, -1)
-    return [json.loads(row) for rows in await pipe.execute() for row in rows]
+async def read_gap_questions(store: Store, period: Period, limit: int = GAPS_READ) -> list[dict[str, Any]]:
+    """The questions the FAQ did not settle in ``period`` (``stats:gaps:{day}``), the latest ``limit`` of them
+    (read a week at a time, newest first): groups of a long period are built from its most recent questions,
+    while the counts of no match and "didn't help" come from the figures, whole."""
+    days = [day.isoformat() for day in reversed(period.each_day())]
+    out: list[list[str]] = []
+    kept = 0
+    for i in range(0, len(days), 7):
+        pipe = store.redis.pipeline(transaction=False)
+        for day in days[i : i + 7]:
+            pipe.lrange(store.keys.stats_gaps(day), -(limit - kept), -1)
+        for rows in await pipe.execute():
+            rows = rows[-(limit - kept) :] if kept < limit else []
+            out.append(rows)
+            kept += len(rows)
+        if kept >= limit:
+            break
+    return [json.loads(row) for rows in reversed(out) for row in rows]
 
 
 def gap_questions(rows: list[dict[str, Any]]) -> list[GapQuestion]:

@@ -14,7 +14,8 @@ import os
 import struct
 import subprocess
 import sys
-from datetime import date
+import time
+from datetime import date, timedelta
 
 import pytest
 import yaml
@@ -24,6 +25,7 @@ from core.stats import sketch
 from core.stats.chart import CHART_SIZE
 from core.stats.figures import read_figures, read_gap_questions
 from core.stats.period import Period, parse_period
+from tests.conftest import FakeClock
 from tests.harness import FAQ
 
 IVAN = Operator("8", "Ivan")
@@ -219,3 +221,33 @@ async def test_the_faq_gaps_command(conversation, redis_url, prefix):
     pasted = yaml.safe_load(run.stdout)
     texts = [q for item in pasted for q in item.get("questions", [])]
     assert "Где ваш офис в Казани?" in texts and "есть офис в казани?" in texts
+
+
+async def test_gaps_are_read_newest_first_up_to_a_limit(conversation, clock):
+    conv, _ = await drive(conversation)
+    clock.advance(86400)  # the next day
+    await conv.say("Где ваш офис в Казани?", user=UserRef("vk", "g"), name="g")
+    both = Period(DAY, DAY + timedelta(days=1))
+    assert len(await read_gap_questions(conv.store, both)) == 3
+    (latest,) = await read_gap_questions(conv.store, both, limit=1)
+    assert latest["text"] == "Где ваш офис в Казани?"
+    two = await read_gap_questions(conv.store, both, limit=2)
+    assert [q["text"] for q in two] == ["Мой холодильник поёт по ночам", "Где ваш офис в Казани?"]  # oldest first
+    ttl = await conv.store.redis.ttl(conv.store.keys.stats_gaps("2026-01-02"))
+    assert 401 * 86400 - 60 < ttl <= 401 * 86400  # kept EVENTS_RETENTION_DAYS (+ the day itself)
+
+
+async def test_the_event_log_is_kept_by_age_not_by_count(conversation, redis):
+    clock = FakeClock(time.time())  # stream ids are the server's time: the clock must agree with it here
+    conv = await conversation(clock=clock, EVENTS_RETENTION_DAYS="1", FLOOD_LIMIT="0")
+    for _ in range(120):
+        await conv.say("Как сбросить пароль?")
+    key = conv.store.keys.events
+    before = await redis.xlen(key)
+    assert before >= 200
+    clock.advance(2 * 86400)  # two days on: everything before is past the retention
+    await conv.say("Сколько идёт доставка?")
+    after = await redis.xlen(key)
+    assert after < 100 < before  # trimmed by whole stream nodes (MINID ~): at most one node of old entries stays
+    fig = await read_figures(conv.store, Period(DAY, date(2030, 1, 1)))
+    assert fig.overall.answers == 121  # the figures are not trimmed
