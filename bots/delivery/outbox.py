@@ -238,6 +238,7 @@ class Outbox:
                     self._blocked.result()
             # BLPOP takes whole milliseconds; the call stays pending (never cancelled mid-read) if we wake locally
             self._blocked = asyncio.create_task(self.redis.blpop([self.keys.outbox_wake], timeout=max(timeout, 0.01)))
+            self._blocked.add_done_callback(_seen)  # a BLPOP cut by shutdown (its connection closed) is no error
         local = asyncio.create_task(self._local.wait())
         try:
             await asyncio.wait([self._blocked, local], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -306,3 +307,9 @@ class Outbox:
 
     async def empty(self) -> bool:
         return not await self.redis.zcard(self.keys.outbox_ready)
+
+
+def _seen(task: asyncio.Task) -> None:
+    """Mark a finished task's exception as retrieved (asyncio would log it when the task is collected)."""
+    if not task.cancelled():
+        task.exception()

@@ -8,7 +8,6 @@ part is recorded as it goes out.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, fields
@@ -19,7 +18,6 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
-    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
@@ -34,7 +32,7 @@ from aiogram.exceptions import (
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, User
 
 from bots.kit import split_text
-from bots.ports import ConfigError, DeliveryError, Limit, Media, SendContext, Unavailable
+from bots.ports import DeliveryError, Limit, Media, SendContext
 from core.messages import Attachment, AttachmentKind, Button
 
 log = logging.getLogger("bots.telegram")
@@ -45,7 +43,6 @@ FILE_MAX = 20 * 1024 * 1024  # getFile limit of the Bot API
 UPLOAD_MAX = 50 * 1024 * 1024  # what a bot may upload
 COPIES_MAX = 100  # message ids per copyMessages call
 LINK_TTL = 90 * 24 * 3600  # tgmsg links: a reply to an older message asks for /case N
-PREFLIGHT_TRIES = 5
 VIDEO_NOTE_NAME = "video_note.mp4"  # the file name that marks a Telegram video note (a round video)
 # Telegram's published limits; the outbox enforces them for every process together.
 PER_CHAT = (1, 1.0)
@@ -186,12 +183,24 @@ async def run_parts(parts: Sequence[Part], ctx: SendContext, sent: Callable[[str
     return last.rpartition(",")[2]
 
 
+class _Session(AiohttpSession):
+    """aiogram's session. Closing it skips aiogram's 250 ms pause for TLS connections to shut down when the Bot
+    API is reached over plain HTTP (a local Bot API server, the tests' stand-in): there is nothing to wait for."""
+
+    async def close(self) -> None:
+        inner = self._session
+        if self.api.base.startswith("http://") and inner is not None and not inner.closed:
+            await inner.close()
+            return
+        await super().close()
+
+
 class TelegramApi:
     """The aiogram ``Bot`` over ``TELEGRAM_API_URL``, and the calls the adapter makes with it."""
 
     def __init__(self, options: TelegramOptions):
         self.options = options
-        session = AiohttpSession(api=TelegramAPIServer.from_base(options.api_url))
+        session = _Session(api=TelegramAPIServer.from_base(options.api_url))
         self.bot = Bot(options.token, session=session)
         head = options.token.partition(":")[0]
         self.bot_id: int | None = int(head) if head.isdigit() else None  # the token starts with the bot's id
@@ -207,62 +216,10 @@ class TelegramApi:
 
     # ------------------------------------------------------------------ start-up
     async def preflight(self) -> None:
-        """Check the token and the staff group before anything runs; a problem -> ``ConfigError`` (one line).
+        """Check the token and the staff group before anything runs (``bots.telegram.preflight``)."""
+        from bots.telegram.preflight import preflight
 
-        The token must be accepted (getMe); the staff chat must exist, be a supergroup and have this bot as an
-        administrator, with "Manage topics" when the group has topics. Network failures are retried a few
-        times before giving up with a clear error too."""
-        opts = self.options
-        me = None
-        for attempt in range(PREFLIGHT_TRIES):
-            try:
-                me = await self.whoami()
-                break
-            except TelegramUnauthorizedError as e:
-                raise ConfigError("TELEGRAM_BOT_TOKEN was refused by Telegram (401 Unauthorized)") from e
-            except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
-                if attempt == PREFLIGHT_TRIES - 1:
-                    raise Unavailable(
-                        f"cannot reach the Telegram Bot API at {opts.api_url}: {getattr(e, 'message', None) or e!r}"
-                    ) from e
-                await asyncio.sleep(opts.preflight_backoff * 2**attempt)
-        assert me is not None
-        staff = opts.staff_chat_id
-        if staff is None:
-            return
-        try:
-            chat = await self.bot.get_chat(staff)
-            member = await self.bot.get_chat_member(staff, me.id)
-        except TelegramMigrateToChat as e:
-            raise ConfigError(
-                f"TELEGRAM_STAFF_CHAT_ID={staff} was upgraded to a supergroup: "
-                f"set TELEGRAM_STAFF_CHAT_ID={e.migrate_to_chat_id}"
-            ) from e
-        except (TelegramBadRequest, TelegramNotFound, TelegramForbiddenError) as e:
-            raise ConfigError(
-                f"TELEGRAM_STAFF_CHAT_ID={staff}: the bot cannot see this chat ({e.message}); "
-                "add the bot to the operators' supergroup and check the id"
-            ) from e
-        except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as e:
-            raise Unavailable(
-                f"cannot reach the Telegram Bot API to check TELEGRAM_STAFF_CHAT_ID={staff}: "
-                f"{getattr(e, 'message', None) or e!r}"
-            ) from e
-        if chat.type != "supergroup":
-            raise ConfigError(
-                f"TELEGRAM_STAFF_CHAT_ID={staff} is a {chat.type}, not a supergroup: "
-                "make the operators' group a supergroup (e.g. turn on Topics) and use its new id"
-            )
-        if member.status not in ("administrator", "creator"):
-            raise ConfigError(
-                f"the bot @{me.username} is not an administrator of the staff group {staff}: "
-                'promote it (with "Manage topics")'
-            )
-        if chat.is_forum and member.status == "administrator" and not getattr(member, "can_manage_topics", False):
-            raise ConfigError(
-                f"the bot @{me.username} may not manage topics in the staff group {staff}: "
-                'give it the "Manage topics" right'
-            )
+        await preflight(self)
 
     # ------------------------------------------------------------------ files
     async def download(self, attachment: Attachment) -> Media:
