@@ -38,12 +38,15 @@ class DigestClock:
         self.fired: str | None = None  # the last day this process fired (the dedup key guards the rest)
 
     def due(self, now: float) -> str | None:
-        """The day whose digest is due at ``now`` (yesterday, once today's DIGEST_TIME passed), else None."""
+        """The day whose digest is due at ``now``: the day before the latest DIGEST_TIME, when that passed less
+        than ``CATCH_UP`` ago (also across midnight); else None."""
         local = datetime.fromtimestamp(now, self.zone)
         moment = local.replace(hour=self.at[0], minute=self.at[1], second=0, microsecond=0)
-        if local < moment or (local - moment).total_seconds() > CATCH_UP:
+        if moment > local:  # not yet today: the latest one was yesterday's
+            moment -= timedelta(days=1)
+        if (local - moment).total_seconds() > CATCH_UP:
             return None
-        return (local.date() - timedelta(days=1)).isoformat()
+        return (moment.date() - timedelta(days=1)).isoformat()
 
     async def tick(self) -> bool:
         """Fire the digest if it is due and this process has not fired it yet; True when it did."""

@@ -113,8 +113,8 @@ class SupportDesk(
                 return out.to, out.case_id
             case = await self.store.get_case(out.case_id) if out.case_id else None
             return (case.customer if case else None), out.case_id
-        if isinstance(event, Digest):
-            return None, None
+        if isinstance(event, Digest):  # one lane for digests: a second process waits, then finds it handled
+            return UserRef("digest", "daily"), None
         if isinstance(event, OperatorCommand | Reminder):
             case_id: int | None = event.case_id
         else:

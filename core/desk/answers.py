@@ -55,7 +55,7 @@ class AnswerSide:
                 score=f"{match.candidates[0].score:.3f}",
             )
             tried += [[c.entry.id, round(c.score, 3)] for c in match.candidates]
-            u.update_user(user, tried=json.dumps(tried[-10:]))
+            u.update_user(user, tried=json.dumps(tried[-10:]), last_q=text[:200])  # for "didn't help" (figures)
             u.push_recent(user, "bot", "Suggested: " + ", ".join(ids))
             buttons = tuple(Button(entry_label(c.entry, lang), f"faq:{c.entry.id}") for c in match.candidates)
             buttons += (Button(t("btn_none_of_these", lang), "op:no_match"),)
@@ -67,6 +67,7 @@ class AnswerSide:
             score=f"{best.score:.3f}" if best else "0",
             text=text[:200],
         )
+        self.faq_unsettled(user, state, u)  # the FAQ's last step was no answer: not settled by it (figures)
         return [self._offer_operator(user, lang, "no_match", HandoffReason.NO_MATCH)]
 
     @staticmethod

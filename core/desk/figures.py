@@ -26,15 +26,18 @@ CONVERSATION_IDLE = 6 * 3600  # seconds of silence after which a customer's mess
 class FigureSide:
     async def conversation_step(self: SupportDesk, user: UserRef, state: dict[str, str], u: Unit) -> None:
         """A customer's message or press: maybe the start of a conversation (see the module docstring)."""
-        now = self.clock()
+        now = u.now  # the time the counters use too
         last = float(state.get("cv_last") or 0)
-        fields = {"cv_last": f"{now:.0f}"}
+        fields: dict[str, str | None] = {"cv_last": f"{now:.0f}"}
         if (not last or now - last > CONVERSATION_IDLE) and await u.open_case_of(user) is None:
-            day = self.store.tally.day(now)
             u.count("conversations", channel=user.channel)
-            fields.update(cv_day=day, cv_f="-")
+            fields.update(cv_day=self.store.tally.day(now), cv_f="-", last_q=None)
         u.update_user(user, **fields)
-        state.update(fields)
+        for name, value in fields.items():
+            if value is None:
+                state.pop(name, None)
+            else:
+                state[name] = value
 
     def faq_settled(self: SupportDesk, user: UserRef, state: dict[str, str], u: Unit) -> None:
         """The FAQ answered (directly or a chosen suggestion): the conversation counts as settled by it."""

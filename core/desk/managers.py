@@ -108,7 +108,9 @@ class ManagerSide:
         if not groups:
             return self.st("managers.gaps_none", period=period), (), ()
         token = hashlib.sha1(f"{period}:{self.clock()}:{len(questions)}".encode()).hexdigest()[:10]
-        u.op("SET", self.store.keys.stats_view(token), json.dumps([asdict(g) for g in groups]), "EX", VIEW_TTL)
+        view = {"period": str(period), "groups": [{**asdict(g), "examples": [_digest(e) for e in g.examples]}
+                                                  for g in groups]}  # fmt: skip
+        u.op("SET", self.store.keys.stats_view(token), json.dumps(view), "EX", VIEW_TTL)
         lines = [self.st("managers.gaps_header", period=period, questions=len(questions), groups=len(groups))]
         for n, g in enumerate(groups, 1):
             nearest = g.nearest or self.st("managers.gaps_new")
@@ -118,12 +120,20 @@ class ManagerSide:
         return "\n".join(lines), (), buttons
 
     async def gap_examples(self: SupportDesk, argument: str, u: Unit) -> str:
+        """A /gaps button: the group's examples, read again from the kept questions (the view holds only their
+        digests, so a customer's /forget takes their question out of every list shown before)."""
         token, _, n = argument.rpartition(".")
         raw = await u.redis.get(self.store.keys.stats_view(token)) if token else None
-        groups = json.loads(raw) if raw else []
+        view = json.loads(raw) if raw else {"groups": []}
+        groups = view["groups"]
         if not n.isdigit() or not 1 <= int(n) <= len(groups):
             return self.st("managers.gaps_gone")
-        g = GapGroup(**{**groups[int(n) - 1], "examples": tuple(groups[int(n) - 1]["examples"])})
+        shown = groups[int(n) - 1]
+        wanted = set(shown["examples"])
+        today = today_in(self.options.timezone, self.clock())
+        rows = await read_gap_questions(self.store, parse_period(view["period"], today))
+        texts = list(dict.fromkeys(r["text"] for r in reversed(rows) if _digest(r["text"]) in wanted))
+        g = GapGroup(**{**shown, "examples": tuple(texts) or ("—",)})
         examples = "\n".join(f"• {e}" for e in g.examples)
         nearest = g.nearest or self.st("managers.gaps_new")
         return self.st("managers.gaps_examples", n=n, count=g.count, nearest=nearest, examples=examples,
@@ -149,3 +159,8 @@ def inline_png(data: bytes, name: str) -> Attachment:
     """A picture the bot made itself: its bytes travel inside the outbox entry (``bots.delivery`` reads them)."""
     ref = "data:image/png;base64," + base64.b64encode(data).decode()
     return Attachment("photo", ref, "inline", name, "image/png", len(data))
+
+
+def _digest(text: str) -> str:
+    """What a /gaps list keeps of a question it showed (``stats:view``): no text, only a way to find it again."""
+    return hashlib.sha1(text.encode()).hexdigest()[:16]

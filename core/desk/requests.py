@@ -169,6 +169,7 @@ class RequestSide(CallbackSide):
         u.log(case.id, "system", "Reopened by the customer")
         u.record("status", case=case.id, old=case.status, new=reopened.status, by="customer")
         u.record("reopened", case=case.id, customer=user.key, by="customer")
+        self.faq_unsettled(user, await u.get_user(user), u, handed_off=True)  # a person again: core.desk.figures
         u.update_user(user, rate_case=None, comment_case=None, tried=None, buttons=None)
         key = "requests.reopened" if text or event.attachments else "requests.reopened_ask"
         outs = [

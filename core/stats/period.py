@@ -71,7 +71,9 @@ def parse_period(spec: str | None, today: date, default: str = "7d") -> Period:
 def parse_since(spec: str, today: date) -> Period:
     """``--since``: a number of days (``30d``) or a first day (``2026-11-01``), up to today."""
     period = parse_period(spec, today)
-    return period if ".." in spec else Period(min(period.start, today), today)
+    if period.start > today:
+        raise PeriodError(f"{spec!r} starts after today ({today.isoformat()})")
+    return period if ".." in spec else Period(period.start, today)
 
 
 def _date(text: str, spec: str | None) -> date:

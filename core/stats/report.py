@@ -129,11 +129,10 @@ def summary(fig: Figures, lang: str = "en", *, detailed: bool = False) -> str:
         lines.append(_t("top", lang, list=", ".join(f"{e} {n}" for e, n in shown)))
     if fig.not_helped_entries:
         lines.append(_t("not_helped", lang, list=", ".join(f"{e} {n}" for e, n in fig.not_helped_entries)))
-    if detailed and fig.comments:
+    comments = fig.comments if detailed else fig.comments[:3]
+    if comments:
         lines.append(_t("comments", lang))
-        lines += [
-            f"  #{c.get('case')} {c.get('stars')}★ {c.get('operator') or ''}: {c.get('text')}" for c in fig.comments
-        ]
+        lines += [f"  #{c.get('case')} {c.get('stars')}★ {c.get('operator') or ''}: {c.get('text')}" for c in comments]
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.cases import Case
@@ -252,7 +253,8 @@ class Unit:
         if mine:
             self.op("ZREM", self.keys.stats_comments, *mine)
         tally = self.store.tally
-        days = [tally.day(self.now - n * 86400) for n in range(int(tally.retention_days) + 2)]
+        today = date.fromisoformat(tally.day(self.now))
+        days = [(today - timedelta(days=n)).isoformat() for n in range(int(tally.retention_days) + 2)]
         pipe = self.redis.pipeline(transaction=False)
         for day in days:
             pipe.lrange(self.keys.stats_gaps(day), 0, -1)

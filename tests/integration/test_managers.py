@@ -3,6 +3,7 @@ who may use them, the chart that comes with ``/stats``, and the daily digest (on
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import struct
 
@@ -96,13 +97,33 @@ async def test_gaps_list_and_their_buttons(conversation):
     assert shown.text.startswith("Group 1:")
 
 
+async def test_a_gaps_list_keeps_no_text_and_forget_reaches_it(conversation, redis):
+    conv = await managed(conversation)
+    gina = UserRef("vk", "g")
+    for text in ("Где ваш офис в Казани?", "есть офис в казани?"):
+        await conv.say(text, user=gina, name="g")
+    (listing,) = conv.staff_msgs(await conv.operator("/gaps 7d", None))
+    token = listing.buttons[0].payload.removeprefix("gapshow:0:").rpartition(".")[0]
+    kept = await redis.get(conv.store.keys.stats_view(token))
+    assert "Казани" not in kept and "казани" not in kept  # only digests of the questions shown
+    press = OperatorCommand(conv.operator_ref, 0, "gapshow", StaffPlace(), conv.next_id(), f"{token}.1")
+    (before,) = conv.staff_msgs(await conv.send(press))
+    assert "Где ваш офис в Казани?" in before.text
+    await conv.say("/forget", user=gina, name="g")
+    await conv.press("forget:yes", user=gina, name="g")
+    again = OperatorCommand(conv.operator_ref, 0, "gapshow", StaffPlace(), conv.next_id(), f"{token}.1")
+    (after,) = conv.staff_msgs(await conv.send(again))
+    assert after.text.startswith("Group 1: 2 question(s)") and "Казани" not in after.text
+
+
 async def test_the_digest_goes_once_to_every_manager(conversation, clock):
     conv = await managed(conversation, DIGEST_TIME="09:00")
     other = await conversation(**SETTINGS, DIGEST_TIME="09:00")  # a second process
     clocks = [DigestClock(c.core, (9, 0), clock=clock) for c in (conv, other)]
     assert not await clocks[0].tick()  # 2026-01-01 00:28: not yet
     clock.advance(9 * 3600)  # 09:28 on 2026-01-01: the digest of 2025-12-31
-    assert await clocks[0].tick() and await clocks[1].tick()  # both fire; the dedup key lets one through
+    fired = await asyncio.gather(clocks[0].tick(), clocks[1].tick())  # at the same moment, as replicas do
+    assert fired == [True, True]  # both fire; the digest's lane and dedup key let one through
     sent = await conv.deliver() + await other.deliver()
     digests = [o for o in sent if o.audience == Audience.CUSTOMER and o.text.startswith("Digest for 2025-12-31")]
     assert sorted(o.to.user_id for o in digests) == ["7", "9"]
@@ -111,3 +132,5 @@ async def test_the_digest_goes_once_to_every_manager(conversation, clock):
     clock.advance(13 * 3600)  # 22:28: more than 12 hours late: a process starting now does not send it
     late = DigestClock(conv.core, (9, 0), clock=clock)
     assert late.due(clock()) is None
+    evening = DigestClock(conv.core, (21, 0), clock=clock)  # 21:00, and a process that starts at 00:30
+    assert evening.due(clock() + 2 * 3600) == "2025-12-31"  # 3.5 hours late, across midnight: still sent

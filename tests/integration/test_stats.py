@@ -251,3 +251,28 @@ async def test_the_event_log_is_kept_by_age_not_by_count(conversation, redis):
     assert after < 100 < before  # trimmed by whole stream nodes (MINID ~): at most one node of old entries stays
     fig = await read_figures(conv.store, Period(DAY, date(2030, 1, 1)))
     assert fig.overall.answers == 121  # the figures are not trimmed
+
+
+async def test_deflection_follows_the_conversations_last_faq_step(conversation, clock):
+    conv = await conversation()
+    await conv.say("Как сбросить пароль?", user="x")  # answered: settled by the FAQ so far
+    await conv.say("Мой холодильник поёт по ночам", user="x")  # then no match: not settled after all
+    await conv.say("Сколько идёт доставка?", user="y")
+    await conv.press("nohelp:delivery_time", user="y")  # "didn't help"
+    await conv.say("Как сбросить пароль?", user="z")  # settled
+    fig = await read_figures(conv.store, Period(DAY, DAY))
+    assert (fig.overall.conversations, fig.overall.deflected) == (3, 1)
+
+
+async def test_a_case_reopened_by_the_customer_unsettles_the_conversation(conversation, clock):
+    conv = await conversation()
+    case_id = conv.staff_msgs(await conv.say("/operator"), StaffKind.CASE_OPENED)[0].case_id
+    await conv.operator("Готово", case_id=case_id)
+    await conv.button(case_id, "resolve")
+    clock.advance(7 * 3600)  # a new conversation, within REOPEN_DAYS of the resolution
+    await conv.say("Как сбросить пароль?")  # the FAQ answers...
+    mid = await read_figures(conv.store, Period(DAY, DAY))
+    assert (mid.overall.conversations, mid.overall.deflected) == (2, 1)
+    await conv.say("/operator")  # ...but the customer wants a person: the old case reopens
+    fig = await read_figures(conv.store, Period(DAY, DAY))
+    assert (fig.overall.conversations, fig.overall.deflected, fig.overall.reopened) == (2, 0, 1)
