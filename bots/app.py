@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bots.delivery import Outbox
-from bots.intake import Intake
+from bots.intake import Intake, IntakeOptions
 from core.config import Settings
 from core.desk import DeskOptions, SupportDesk
 from core.desk.directory import CaseDirectory
@@ -49,6 +49,7 @@ async def bootstrap(
     matcher: FaqMatcher | None = None,
     notice=sys.stderr,
     clock: Callable[[], float] = time.time,
+    intake_options: IntakeOptions = IntakeOptions(),  # noqa: B008 - frozen
 ) -> Core:
     settings = settings or Settings()
     matcher = matcher or build_matcher(settings)
@@ -78,4 +79,4 @@ async def bootstrap(
     desk = SupportDesk(store, matcher, options, clock=clock)
     outbox = Outbox(store)
     directory = CaseDirectory(store, settings.staff_lang, settings.timezone)
-    return Core(settings, store, desk, outbox, Intake(store, desk, outbox), directory, embedded)
+    return Core(settings, store, desk, outbox, Intake(store, desk, outbox, intake_options), directory, embedded)

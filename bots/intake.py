@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 
 from redis.exceptions import RedisError
 
@@ -26,29 +27,36 @@ from core.store import Store
 log = logging.getLogger(__name__)
 
 COMMIT_ATTEMPTS = 3
-REDIS_ATTEMPTS = 6  # about 3 s of retries in all: a failover or a dropped connection is ridden out
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeOptions:
+    redis_attempts: int = 6  # with backoff 0.1 s doubling: about 3 s in all, a failover or a dropped connection
+    backoff: float = 0.1  # seconds before the second attempt (then doubling)
 
 
 class Intake:
-    def __init__(self, store: Store, desk: SupportDesk, outbox: Outbox):
+    def __init__(self, store: Store, desk: SupportDesk, outbox: Outbox, options: IntakeOptions = IntakeOptions()):
         self.store = store
         self.desk = desk
         self.outbox = outbox
+        self.options = options
 
     async def __call__(self, event: Event) -> None:
         with logs.context(channel=metrics.event_channel(event)):  # log lines name the channel (bots.logs)
             await self._call(event)
 
     async def _call(self, event: Event) -> None:
-        for attempt in range(REDIS_ATTEMPTS):
+        attempts = self.options.redis_attempts
+        for attempt in range(attempts):
             try:
                 await self._handle(event)
                 return
             except (RedisError, OSError) as e:
-                if attempt == REDIS_ATTEMPTS - 1:
+                if attempt == attempts - 1:
                     raise
                 log.warning("intake: Redis failed (%r); handling the event again", e)
-                await asyncio.sleep(0.1 * 2**attempt)
+                await asyncio.sleep(self.options.backoff * 2**attempt)
 
     async def _handle(self, event: Event) -> None:
         key = dedup_key(event)

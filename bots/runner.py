@@ -14,6 +14,7 @@ from aiohttp import web
 from bots.app import Core, bootstrap
 from bots.delivery import Delivery, DeliveryOptions
 from bots.digest import DigestClock
+from bots.intake import IntakeOptions
 from bots.ports import ConfigError
 from bots.reload import FaqReloader
 from bots.sla import SlaScheduler
@@ -106,11 +107,13 @@ async def build(
     core: Core | None = None,
     delivery_options: DeliveryOptions | None = None,
     channel_options: dict[str, dict[str, Any]] | None = None,
+    intake_options: IntakeOptions | None = None,
 ) -> Runtime:
     """Every configured channel, the delivery workers and the web app, wired; nothing started yet.
 
-    ``channel_options``: per channel name, overrides of its options dataclass (tests shorten backoffs)."""
-    core = core or await bootstrap(settings)
+    ``channel_options``: per channel name, overrides of its options dataclass (tests shorten backoffs);
+    ``intake_options``: the intake's retry schedule (``bots.intake.IntakeOptions``)."""
+    core = core or await bootstrap(settings, intake_options=intake_options or IntakeOptions())
     extra = channel_options or {}
     channels: dict[str, Any] = {}
     staff = None

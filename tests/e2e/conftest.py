@@ -94,6 +94,7 @@ async def telegram_fake():
 async def bot_factory(redis_url, prefix, redis):
     """``await bot_factory(**settings_overrides)`` -> a started RunningBot; stopped after the test."""
     from bots.delivery import DeliveryOptions
+    from bots.intake import IntakeOptions
     from bots.runner import build
     from core.config import Settings
 
@@ -106,6 +107,7 @@ async def bot_factory(redis_url, prefix, redis):
         run_delivery: bool = True,
         channel_options: dict[str, dict[str, Any]] | None = None,
         delivery_options: dict[str, Any] | None = None,
+        intake_options: dict[str, Any] | None = None,
         **overrides: Any,
     ) -> RunningBot:
         port = free_port()
@@ -125,6 +127,7 @@ async def bot_factory(redis_url, prefix, redis):
             settings,
             delivery_options=DeliveryOptions(time_scale=time_scale, **(delivery_options or {})),
             channel_options=channel_options,
+            intake_options=IntakeOptions(**(intake_options or {})),
         )
         bot = RunningBot(settings, runtime, base)
         started.append(bot)

@@ -203,11 +203,17 @@ async def test_the_stats_command(conversation, redis_url, prefix, tmp_path):
     assert run.returncode == 0 and "Conversations: 6 · settled by the FAQ: 1 (17%)" in run.stdout
     assert "ждал слишком долго" in run.stdout  # the latest comments
 
-    run = await asyncio.to_thread(supportbot, "stats", "--since", "last week", env=env)
-    assert run.returncode == 2 and "not a period" in run.stderr
-    env.pop("REDIS_URL")
-    run = await asyncio.to_thread(supportbot, "stats", env=env, cwd="/")
-    assert run.returncode == 2 and "REDIS_URL" in run.stderr
+
+def test_the_stats_command_refuses_plainly(monkeypatch, tmp_path, capsys, redis_url):
+    from bots.cli import main
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    assert main(["stats"]) == 2 and "REDIS_URL is not set" in capsys.readouterr().err
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    assert main(["stats", "--since", "last week"]) == 2 and "is not a period" in capsys.readouterr().err
+    assert main(["stats", "--since", "2999-01-01"]) == 2 and "starts after today" in capsys.readouterr().err
+    assert main(["faq", "gaps", "--since", "nope"]) == 2 and "is not a period" in capsys.readouterr().err
 
 
 async def test_the_faq_gaps_command(conversation, redis_url, prefix):
