@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -22,6 +21,7 @@ import redis.asyncio as aioredis
 from core.config import DEFAULT_FAQ_PATH
 from core.faq import FaqMatcher, load_faq
 from core.store import Store
+from tests.fakes.server import free_port
 
 TESTS = Path(__file__).resolve().parent
 
@@ -40,12 +40,6 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def redis_url():
     url = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
@@ -55,7 +49,7 @@ def redis_url():
     server = shutil.which("redis-server")
     if not server:
         pytest.fail(f"No Redis answers at {url} and redis-server is not installed: start one or set REDIS_TEST_URL")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=subprocess.DEVNULL,

@@ -30,16 +30,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from tests.fakes.server import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 OPTIONS_ENV = "SUPPORTBOT_TEST_OPTIONS"
 # settings of the caller's environment that must not leak into a bot under test
 FOREIGN = ("TELEGRAM_", "VK_", "WHATSAPP_", "REDIS_", "FAQ_", "HTTP_", "PYTHON", "LOG_", "DELIVERY_", OPTIONS_ENV)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _answers(port: int) -> bool:

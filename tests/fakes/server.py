@@ -2,7 +2,33 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import socket
+
 from aiohttp import web
+
+PORT_BLOCK = 2000
+_tried = itertools.count()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, for a server a test starts (the bot, a stand-in, redis-server).
+
+    Taken below Linux's ephemeral range (32768 and up), from which outgoing connections take their ports, and
+    from a block of its own per pytest-xdist worker: a port picked here is not taken by another worker or by a
+    connection before the server binds it."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    base = 20000 + (int(worker) % 6 if worker.isdigit() else 0) * PORT_BLOCK
+    for _ in range(PORT_BLOCK):
+        port = base + next(_tried) % PORT_BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use, or still closing
+            return port
+    raise RuntimeError(f"no free port in {base}..{base + PORT_BLOCK - 1}")
 
 
 async def stream_big_file(request: web.Request, size: int, with_length: bool) -> web.StreamResponse:

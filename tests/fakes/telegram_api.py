@@ -23,7 +23,6 @@ import contextlib
 import itertools
 import json
 import math
-import socket
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -33,7 +32,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.server import drop_connection
+from tests.fakes.server import drop_connection, free_port
 
 SEND_METHODS = {
     "sendMessage": "text",
@@ -60,12 +59,6 @@ INT_FIELDS = {
     "reply_to_message_id",
 }
 JSON_FIELDS = {"reply_markup", "allowed_updates", "reply_parameters", "entities", "caption_entities", "message_ids"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
