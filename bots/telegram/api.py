@@ -214,13 +214,6 @@ class TelegramApi:
         self.bot_id, self.username = me.id, me.username
         return me
 
-    # ------------------------------------------------------------------ start-up
-    async def preflight(self) -> None:
-        """Check the token and the staff group before anything runs (``bots.telegram.preflight``)."""
-        from bots.telegram.preflight import preflight
-
-        await preflight(self)
-
     # ------------------------------------------------------------------ files
     async def download(self, attachment: Attachment) -> Media:
         if attachment.size and attachment.size > FILE_MAX:

@@ -18,6 +18,7 @@ from bots.ports import Capabilities, ChannelMemory, EventSink, Limit, Media, Sen
 from bots.telegram.api import TEXT_MAX, TelegramApi, TelegramOptions
 from bots.telegram.customers import CustomerSide
 from bots.telegram.intake import TelegramIntake
+from bots.telegram.preflight import preflight
 from bots.telegram.staff import StaffSide
 from core.messages import Attachment, Outbound
 
@@ -45,7 +46,8 @@ class TelegramChannel:
 
     # ---------------------------------------------------------------- receiving
     async def preflight(self) -> None:
-        await self.api.preflight()
+        """The token and the staff group checked before anything runs (``bots.telegram.preflight``)."""
+        await preflight(self.api)
 
     async def run(self, sink: EventSink) -> None:
         await self.intake.run(sink)

@@ -1,5 +1,6 @@
 """Telegram's preflight: the token and the staff group checked before anything runs (``supportbot run`` and
-``supportbot doctor``); a problem is a ``ConfigError`` of one line that says how to fix it."""
+``supportbot doctor``, through ``TelegramChannel.preflight``); a problem is a ``ConfigError`` of one line that
+says how to fix it."""
 
 from __future__ import annotations
 
