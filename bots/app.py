@@ -50,6 +50,7 @@ async def bootstrap(
     notice=sys.stderr,
     clock: Callable[[], float] = time.time,
     intake_options: IntakeOptions = IntakeOptions(),  # noqa: B008 - frozen
+    chart: Callable[..., bytes] | None = None,
 ) -> Core:
     settings = settings or Settings()
     matcher = matcher or build_matcher(settings)
@@ -76,7 +77,7 @@ async def bootstrap(
         flood_limit=settings.flood_limit,
         managers=settings.managers,
     )
-    desk = SupportDesk(store, matcher, options, clock=clock)
+    desk = SupportDesk(store, matcher, options, clock=clock, **({"chart": chart} if chart else {}))
     outbox = Outbox(store)
     directory = CaseDirectory(store, settings.staff_lang, settings.timezone)
     return Core(settings, store, desk, outbox, Intake(store, desk, outbox, intake_options), directory, embedded)

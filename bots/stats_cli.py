@@ -6,12 +6,18 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from core.config import Settings
 from core.faq import FaqMatcher, load_faq
 from core.stats.period import Period, PeriodError, parse_since, today_in
 
+if TYPE_CHECKING:
+    from core.store import Store
+
+T = TypeVar("T")
 NO_REDIS = "REDIS_URL is not set: the figures are kept in the bot's Redis; set REDIS_URL to the one it uses."
 
 
@@ -40,18 +46,32 @@ def add_gaps_parser(fsub: argparse._SubParsersAction) -> None:
     gaps.add_argument("--limit", type=int, default=20, help="at most this many groups (default: 20)")
 
 
-def _period(spec: str, settings: Settings) -> Period:
-    return parse_since(spec, today_in(settings.timezone, time.time()))
+def _setup(since: str) -> tuple[Settings, Period] | int:
+    """The settings and the ``--since`` period; or, said on stderr, exit status 2 when either is missing."""
+    settings = Settings()
+    if not (settings.redis_url or settings.redis_sentinels):
+        print(NO_REDIS, file=sys.stderr)
+        return 2
+    try:
+        return settings, parse_since(since, today_in(settings.timezone, time.time()))
+    except PeriodError as exc:
+        print(f"error: --since {exc}", file=sys.stderr)
+        return 2
 
 
-async def _store(settings: Settings):
+def _read(settings: Settings, read: Callable[[Store], Awaitable[T]]) -> T:
+    """``read(store)`` against the bot's Redis, connection closed after."""
     from core.store import Store, connect_redis
 
-    redis, _ = await connect_redis(settings.redis_url, settings.redis_sentinels, settings.redis_master_name)
-    store = Store(
-        redis, settings.redis_prefix, timezone=settings.timezone, retention_days=settings.events_retention_days
-    )
-    return redis, store
+    async def main() -> T:
+        redis, _ = await connect_redis(settings.redis_url, settings.redis_sentinels, settings.redis_master_name)
+        try:
+            tz, days = settings.timezone, settings.events_retention_days
+            return await read(Store(redis, settings.redis_prefix, timezone=tz, retention_days=days))
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(main())
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -59,24 +79,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from core.stats.chart import render_chart
     from core.stats.figures import read_figures
 
-    settings = Settings()
-    if not (settings.redis_url or settings.redis_sentinels):
-        print(NO_REDIS, file=sys.stderr)
-        return 2
-    try:
-        period = _period(args.since, settings)
-    except PeriodError as exc:
-        print(f"error: --since {exc}", file=sys.stderr)
-        return 2
-
-    async def main():
-        redis, store = await _store(settings)
-        try:
-            return await read_figures(store, period, daily=bool(args.chart) or args.format == "csv")
-        finally:
-            await redis.aclose()
-
-    fig = asyncio.run(main())
+    setup = _setup(args.since)
+    if isinstance(setup, int):
+        return setup
+    settings, period = setup
+    fig = _read(settings, lambda store: read_figures(store, period, daily=bool(args.chart) or args.format == "csv"))
     if args.format == "json":
         print(report.to_json(fig))
     elif args.format == "csv":
@@ -94,25 +101,12 @@ def cmd_faq_gaps(args: argparse.Namespace) -> int:
     from core.stats.figures import gap_questions, read_gap_questions
     from core.stats.gaps import group_gaps, paste_yaml
 
-    settings = Settings()
-    if not (settings.redis_url or settings.redis_sentinels):
-        print(NO_REDIS, file=sys.stderr)
-        return 2
-    try:
-        period = _period(args.since, settings)
-    except PeriodError as exc:
-        print(f"error: --since {exc}", file=sys.stderr)
-        return 2
+    setup = _setup(args.since)
+    if isinstance(setup, int):
+        return setup
+    settings, period = setup
     matcher = FaqMatcher(load_faq(settings.faq_path))
-
-    async def main():
-        redis, store = await _store(settings)
-        try:
-            return await read_gap_questions(store, period)
-        finally:
-            await redis.aclose()
-
-    rows = asyncio.run(main())
+    rows = _read(settings, lambda store: read_gap_questions(store, period))
     groups = group_gaps(matcher, gap_questions(rows), limit=args.limit)
     if not groups:
         print(f"# {period}: no questions the FAQ missed.")

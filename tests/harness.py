@@ -72,6 +72,7 @@ class Conversation:
         name: str = "Anna",
         matcher: FaqMatcher | None = None,
         delivery_options: DeliveryOptions = DeliveryOptions(),  # noqa: B008 - frozen
+        chart: Callable[..., bytes] | None = None,  # what draws the managers' chart (default: core.stats.chart)
         **settings: Any,
     ) -> Conversation:
         """Bootstrap the core (``REDIS_URL=None``: the embedded store) and a delivery worker around one
@@ -84,7 +85,7 @@ class Conversation:
             "STAFF_LANGUAGE": "en",
             **settings,
         }
-        core = await bootstrap(Settings(**env), matcher=matcher, clock=clock, notice=None)
+        core = await bootstrap(Settings(**env), matcher=matcher, clock=clock, notice=None, chart=chart)
         channel = MemoryChannel(operator=operator.name)
         await channel.run(core.intake)
         names = list(channels)
@@ -211,3 +212,8 @@ class Conversation:
     async def events(self, type_: str | None = None) -> list[dict[str, str]]:
         """The managers' event stream (``type_``: only those)."""
         return [e for e in await self.store.events() if type_ is None or e["type"] == type_]
+
+
+async def open_case(conv: Conversation, text: str = "/operator", **kw: Any) -> int:
+    """A customer asks for a person (``text``): the new case's id."""
+    return conv.staff_msgs(await conv.say(text, **kw), StaffKind.CASE_OPENED)[0].case_id

@@ -41,6 +41,7 @@ from core.faq import FaqEntry, FaqMatcher
 from core.hours import ROUND_THE_CLOCK, WorkingHours
 from core.messages import Audience, Inbound, Outbound, UserRef
 from core.sanitize import clean_name, clean_text
+from core.stats.chart import render_chart
 from core.store import Store, Unit
 
 __all__ = [
@@ -92,11 +93,13 @@ class SupportDesk(
         options: DeskOptions = DeskOptions(),
         *,
         clock: Callable[[], float] = time.time,
+        chart: Callable[..., bytes] = render_chart,
     ):
         self.store = store
         self.matcher = matcher
         self.options = options
         self.clock = clock
+        self.chart = chart  # draws the managers' PNG (core.stats.chart), in a worker thread
         self.entries: dict[str, FaqEntry] = {e.id: e for e in matcher.entries}
 
     def knows_word(self, word: str) -> bool:

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import logging
 from dataclasses import asdict
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -23,7 +24,6 @@ from core.desk.customers import COMMAND
 from core.events import Digest
 from core.messages import Attachment, Button, Inbound, Outbound, StaffKind, UserRef, to_customer, to_staff
 from core.stats import report
-from core.stats.chart import render_chart
 from core.stats.figures import gap_questions, read_figures, read_gap_questions
 from core.stats.gaps import GapGroup, group_gaps, paste_yaml
 from core.stats.period import Period, PeriodError, parse_period, today_in
@@ -32,6 +32,8 @@ from core.texts import t
 
 if TYPE_CHECKING:
     from core.desk import SupportDesk
+
+log = logging.getLogger(__name__)
 
 MANAGER_COMMANDS = {"stats": "7d", "gaps": "30d"}  # command -> its default period
 GAPS_BUTTON = "gapshow"  # a /gaps button: ``gapshow:{token}.{n}`` (in the staff group ``gapshow:0:{token}.{n}``)
@@ -88,8 +90,8 @@ class ManagerSide:
         except PeriodError as exc:
             return self.st("managers.bad_period", error=exc, name=name), (), ()
         if name == "stats":
-            text, chart = await self.stats_for(period)
-            return text, (chart,), ()
+            text, files = await self.stats_for(period)
+            return text, files, ()
         return await self._gaps(period, u, staff)
 
     async def stats_for(self: SupportDesk, period: Period, chart_period: Period | None = None):
@@ -99,8 +101,13 @@ class ManagerSide:
         drawn = fig
         if chart_period is not None:
             drawn = await read_figures(self.store, chart_period, daily=True, now=self.clock())
-        png = await asyncio.to_thread(render_chart, drawn.daily, title=report.chart_title(drawn, lang), lang=lang)
-        return report.summary(fig, lang), inline_png(png, f"stats-{period}.png")
+        text = report.summary(fig, lang)
+        try:
+            png = await asyncio.to_thread(self.chart, drawn.daily, title=report.chart_title(drawn, lang), lang=lang)
+        except Exception:  # the figures still go out: a chart that cannot be drawn must not hold the answer up
+            log.exception("managers: the chart of %s could not be drawn; sending the figures without it", period)
+            return f"{text}\n{self.st('managers.no_chart')}", ()
+        return text, (inline_png(png, f"stats-{period}.png"),)
 
     async def _gaps(self: SupportDesk, period: Period, u: Unit, staff: bool):
         questions = gap_questions(await read_gap_questions(self.store, period))
@@ -147,10 +154,10 @@ class ManagerSide:
         day = date.fromisoformat(event.day)
         u.record("digest", day=event.day, managers=len(self.options.managers))
         month = Period(day - timedelta(days=DIGEST_CHART_DAYS - 1), day)
-        text, chart = await self.stats_for(Period(day, day), chart_period=month)
+        text, files = await self.stats_for(Period(day, day), chart_period=month)
         title = self.st("managers.digest", day=event.day)
         return [
-            to_customer(UserRef("telegram", who), f"{title}\n{text}", attachments=(chart,))
+            to_customer(UserRef("telegram", who), f"{title}\n{text}", attachments=files)
             for who in sorted(self.options.managers)
         ]
 

@@ -90,9 +90,8 @@ class Totals:
             plain.get("deflected", 0),
             plain.get("ratings", 0),
         )
-        known = {f for f in cls.__dataclass_fields__ if isinstance(getattr(cls(), f), int)}
         return cls(
-            **{k: v for k, v in plain.items() if k in known},
+            **{k: v for k, v in plain.items() if k in _COUNTERS},
             deflection_rate=round(deflected / conversations, 3) if conversations else None,
             handoffs_by_reason=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
             first_response=Times.of(sketches.get("frt", {})),
@@ -102,6 +101,9 @@ class Totals:
             rating_average=round(plain.get("stars_sum", 0) / ratings, 2) if ratings else None,
             rating_distribution=stars,
         )
+
+
+_COUNTERS = frozenset(f for f in Totals.__dataclass_fields__ if isinstance(getattr(Totals(), f), int))
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,13 @@ DURATIONS: dict[str, tuple[tuple[str, str], ...]] = {
 GAP_KINDS = {"faq_no_match": "no_match", "faq_not_helped": "not_helped"}
 
 
+class _Blank(dict):
+    """A step's fields for ``COUNTS`` names: a field the step lacks reads as empty."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 def channel_of(fields: Mapping[str, Any]) -> str | None:
     if fields.get("channel"):
         return str(fields["channel"])
@@ -95,7 +102,7 @@ class Tally:
         if type_ == "status":
             names = ["cancelled"] if fields.get("new") == "cancelled" else []
         else:
-            names = [n.format(**{k: fields.get(k, "") for k in ("reason", "stars")}) for n in COUNTS.get(type_, ())]
+            names = [n.format_map(_Blank(fields)) if "{" in n else n for n in COUNTS.get(type_, ())]
         if type_ == "first_response" and fields.get("late"):
             names.append("sla_breaches")
         for field, sketch in DURATIONS.get(type_, ()):

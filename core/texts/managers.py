@@ -44,4 +44,8 @@ STAFF: dict[str, dict[str, str]] = {
         "en": "That list has expired: type /gaps again.",
     },
     "managers.digest": {"ru": "Сводка за {day}", "en": "Digest for {day}"},
+    "managers.no_chart": {
+        "ru": "(График сейчас построить не удалось; цифры выше полные.)",
+        "en": "(The chart could not be drawn this time; the figures above are complete.)",
+    },
 }

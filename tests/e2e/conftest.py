@@ -82,6 +82,18 @@ def telegram_settings(fake: FakeTelegram) -> dict[str, Any]:
     return {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_STAFF_CHAT_ID": fake.staff_chat, "TELEGRAM_API_URL": fake.url}
 
 
+async def open_case(fake: FakeTelegram, user_id: int, name: str = "Anna", text: str = "/operator"):
+    """A Telegram customer asks for a person (``text``); the case's topic, once its card is in it."""
+    fake.customer_says(user_id, text, name=name)
+    topic = await fake.wait_for(lambda: fake.topic_named(name), what=f"the topic of {name}")
+    await fake.wait_for(lambda: fake.topic_messages(topic.thread_id), what="the card")
+    return topic
+
+
+def with_text(messages, needle: str):
+    return [m for m in messages if needle in (m.text or "")]
+
+
 @pytest.fixture
 async def telegram_fake():
     fake = FakeTelegram(TG_TOKEN, scale=SCALE, staff_chat=TG_STAFF)

@@ -6,18 +6,11 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bots.sla import SlaScheduler
-from tests.e2e.conftest import telegram_settings
+from tests.e2e.conftest import open_case, telegram_settings
 
 ANNA = 7201
 BORIS = 7202
 ESCALATION = -1002000000002
-
-
-async def open_case(fake, user_id: int, name: str, text: str = "/operator"):
-    fake.customer_says(user_id, text, name=name)
-    topic = await fake.wait_for(lambda: fake.topic_named(name), what=f"the topic of {name}")
-    await fake.wait_for(lambda: fake.topic_messages(topic.thread_id), what="the card")
-    return topic
 
 
 def said_to(fake, user_id: int, needle: str):

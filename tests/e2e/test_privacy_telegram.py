@@ -8,21 +8,10 @@ import asyncio
 import re
 import time
 
-from tests.e2e.conftest import telegram_settings
+from tests.e2e.conftest import open_case, telegram_settings, with_text
 
 ANNA = 7201
 BORIS = 7202
-
-
-async def open_case(fake, user_id: int, name: str = "Anna"):
-    fake.customer_says(user_id, "/operator", name=name)
-    topic = await fake.wait_for(lambda: fake.topic_named(name), what=f"the topic of {name}")
-    await fake.wait_for(lambda: fake.topic_messages(topic.thread_id), what="the card")
-    return topic
-
-
-def with_text(messages, needle: str):
-    return [m for m in messages if needle in (m.text or "")]
 
 
 async def test_masked_messages_are_relayed_as_text_and_never_copied(tg_bot, telegram_fake):

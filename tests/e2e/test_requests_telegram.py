@@ -3,7 +3,7 @@ request, callbacks with a shared contact and ``/called`` in the topic, the follo
 
 from __future__ import annotations
 
-from tests.e2e.conftest import telegram_settings
+from tests.e2e.conftest import open_case, telegram_settings
 
 ANNA = 7301
 
@@ -16,16 +16,9 @@ def in_topic(fake, topic, needle: str):
     return [m for m in fake.topic_messages(topic.thread_id) if needle in (m.text or "")]
 
 
-async def open_case(fake, text: str = "/operator"):
-    fake.customer_says(ANNA, text)
-    topic = await fake.wait_for(lambda: fake.topic_named("Anna"), what="the topic")
-    await fake.wait_for(lambda: in_topic(fake, topic, "Case #"), what="the card")
-    return topic
-
-
 async def test_status_first_reply_and_a_reopened_topic(tg_bot, telegram_fake):
     fake = telegram_fake
-    topic = await open_case(fake)
+    topic = await open_case(fake, ANNA)
     await fake.wait_for(lambda: to_customer(fake, "подробнее"), what="the questions after the handoff")
     fake.operator_says(topic.thread_id, "Смотрю")
     await fake.wait_for(lambda: to_customer(fake, "подключился"), what="told: in progress")
@@ -84,7 +77,7 @@ async def test_a_callback_with_a_shared_contact_and_called(tg_bot, telegram_fake
 async def test_a_follow_up_card_links_the_old_topic(telegram_fake, bot_factory):
     fake = telegram_fake
     await bot_factory(**telegram_settings(fake), REOPEN_DAYS=0)  # never reopened: every return is a new case
-    old = await open_case(fake)
+    old = await open_case(fake, ANNA)
     fake.operator_says(old.thread_id, "/resolve")
     await fake.wait_for(lambda: "✅" in fake.topics[old.thread_id].name, what="the old topic resolved")
     fake.customer_says(ANNA, "По обращению #1: деньги так и не вернули")

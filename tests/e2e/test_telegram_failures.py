@@ -5,25 +5,14 @@ from __future__ import annotations
 import re
 
 from core.cases import CaseStatus
-from tests.e2e.conftest import telegram_settings
+from tests.e2e.conftest import open_case, telegram_settings, with_text
 
 ANNA = 7201
 
 
-async def open_case(fake, user_id: int = ANNA, name: str = "Anna"):
-    fake.customer_says(user_id, "/operator", name=name)
-    topic = await fake.wait_for(lambda: fake.topic_named(name), what=f"the topic of {name}")
-    await fake.wait_for(lambda: fake.topic_messages(topic.thread_id), what="the card")
-    return topic
-
-
-def with_text(messages, needle: str):
-    return [m for m in messages if needle in (m.text or "")]
-
-
 async def test_blocked_bot_is_reported_in_the_topic(tg_bot, telegram_fake):
     fake = telegram_fake
-    topic = await open_case(fake)
+    topic = await open_case(fake, ANNA)
     await fake.wait_for(lambda: with_text(fake.sent_to(ANNA), "подробнее"))  # the handoff notice and its questions
     fake.blocked.add(ANNA)
     fake.operator_says(topic.thread_id, "Добрый день, уточните номер заказа")
@@ -36,7 +25,7 @@ async def test_blocked_bot_is_reported_in_the_topic(tg_bot, telegram_fake):
 
 async def test_deleted_topic_is_recreated_with_its_card(tg_bot, telegram_fake):
     fake = telegram_fake
-    topic = await open_case(fake)
+    topic = await open_case(fake, ANNA)
     fake.delete_topic(topic.thread_id)
     fake.customer_says(ANNA, "Вы тут?")
     new = await fake.wait_for(
@@ -53,7 +42,7 @@ async def test_deleted_topic_is_recreated_with_its_card(tg_bot, telegram_fake):
 
 async def test_closed_topic_is_reopened(tg_bot, telegram_fake):
     fake = telegram_fake
-    topic = await open_case(fake)
+    topic = await open_case(fake, ANNA)
     fake.close_topic(topic.thread_id)
     fake.customer_says(ANNA, "Есть новости?")
     await fake.wait_for(lambda: with_text(fake.topic_messages(topic.thread_id), "Есть новости?"))
@@ -115,7 +104,7 @@ async def test_500_then_200_delivers_once(tg_bot, telegram_fake):
 async def test_staff_group_failing_every_attempt_tells_the_customer(bot_factory, telegram_fake):
     fake = telegram_fake
     bot = await bot_factory(**telegram_settings(fake), delivery_options={"max_attempts": 5})
-    await open_case(fake)
+    await open_case(fake, ANNA)
     await bot.delivery.drain(5)
     fake.fail_next = bot.delivery.options.max_attempts
     fake.customer_says(ANNA, "Алло?")
@@ -126,7 +115,7 @@ async def test_staff_group_failing_every_attempt_tells_the_customer(bot_factory,
 
 async def test_no_429_under_a_burst_and_merging_when_the_group_budget_is_spent(tg_bot, telegram_fake):
     fake = telegram_fake
-    topic = await open_case(fake)
+    topic = await open_case(fake, ANNA)
     for i in range(30):
         fake.customer_says(ANNA, f"сообщение {i}")
     texts = lambda: " ".join(m.text or "" for m in fake.topic_messages(topic.thread_id))  # noqa: E731
@@ -159,7 +148,7 @@ async def test_without_topics_a_location_is_copied_under_a_header(tg_bot, telegr
 
 async def test_a_file_too_large_for_telegram_is_not_retried_and_is_reported(tg_bot, telegram_fake):
     fake = telegram_fake
-    topic = await open_case(fake)
+    topic = await open_case(fake, ANNA)
     fake.operator_says(topic.thread_id, "/take")
     await fake.wait_for(lambda: with_text(fake.sent_to(ANNA), "взял"))
     await tg_bot.delivery.drain(5)

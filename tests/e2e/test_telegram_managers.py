@@ -52,3 +52,11 @@ async def test_stats_in_a_private_chat(telegram_fake, bot_factory):
     fake.customer_says(STRANGER, "/stats", name="Boris")
     (refused,) = await fake.wait_for(lambda: fake.sent_to(STRANGER), what="the refusal")
     assert refused.text == "Эта команда только для менеджеров поддержки."
+
+
+async def test_the_digest_clock_runs_only_when_configured(telegram_fake, bot_factory):
+    with_digest = await bot_factory(**telegram_settings(telegram_fake), MANAGER_IDS=str(MANAGER), DIGEST_TIME="09:00")
+    assert "digest" in [t.get_name() for t in with_digest.runtime.tasks]
+    for settings in ({"MANAGER_IDS": str(MANAGER)}, {"DIGEST_TIME": "09:00"}):  # no time, or nobody to send to
+        bot = await bot_factory(**telegram_settings(telegram_fake), **settings)
+        assert "digest" not in [t.get_name() for t in bot.runtime.tasks]

@@ -6,17 +6,10 @@ import asyncio
 
 from core.cases import CaseStatus
 from core.messages import Inbound, UserRef
-from tests.e2e.conftest import telegram_settings
+from tests.e2e.conftest import open_case, telegram_settings
 
 ANNA = 7101
 BORIS = 7102
-
-
-async def open_case(fake, user_id: int, name: str = "Anna"):
-    fake.customer_says(user_id, "/operator", name=name)
-    topic = await fake.wait_for(lambda: fake.topic_named(name), what=f"the topic of {name}")
-    await fake.wait_for(lambda: fake.topic_messages(topic.thread_id), what="the card")
-    return topic
 
 
 def to_customer(fake, user_id: int, needle: str):

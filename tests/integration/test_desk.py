@@ -13,7 +13,7 @@ import pytest
 from core.cases import CaseStatus
 from core.faq import FaqMatcher, load_faq
 from core.messages import Attachment, Audience, Operator, StaffKind, UserRef
-from tests.harness import Conversation
+from tests.harness import Conversation, open_case
 
 FAQ = Path(__file__).resolve().parents[1] / "data" / "faq_desk.yaml"
 ANNA = UserRef("telegram", "42")
@@ -32,10 +32,6 @@ def entries():
 @pytest.fixture
 async def conv(conversation):
     return await conversation(user=ANNA, channels=CHANNELS, operator=OLGA, name="Anna")
-
-
-async def open_case(conv, **kw) -> int:
-    return staff(await conv.say("/operator", **kw), StaffKind.CASE_OPENED)[0].case_id
 
 
 async def test_greeting_in_platform_language(conv):

@@ -14,7 +14,7 @@ from bots.sla import SlaOptions, SlaScheduler
 from core.config import DEFAULT_FAQ_PATH
 from core.events import Reminder
 from core.messages import Operator, StaffKind, UserRef
-from tests.harness import Conversation
+from tests.harness import Conversation, open_case
 
 ANNA = UserRef("telegram", "42")
 OLGA = Operator("7", "Olga")
@@ -40,10 +40,6 @@ def start(conversation):
 @pytest.fixture
 async def conv(start):
     return await start()
-
-
-async def open_case(conv: Conversation, text: str = "/operator", **kw: Any) -> int:
-    return staff(await conv.say(text, **kw), StaffKind.CASE_OPENED)[0].case_id
 
 
 async def due(conv: Conversation) -> dict[str, float]:

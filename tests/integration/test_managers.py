@@ -134,3 +134,15 @@ async def test_the_digest_goes_once_to_every_manager(conversation, clock):
     assert late.due(clock()) is None
     evening = DigestClock(conv.core, (21, 0), clock=clock)  # 21:00, and a process that starts at 00:30
     assert evening.due(clock() + 2 * 3600) == "2025-12-31"  # 3.5 hours late, across midnight: still sent
+
+
+def broken_chart(*args, **kwargs) -> bytes:
+    raise RuntimeError("no fonts on this server")
+
+
+async def test_a_chart_that_cannot_be_drawn_does_not_hold_the_figures_up(conversation, caplog):
+    conv = await managed(conversation, chart=broken_chart)
+    (answer,) = conv.staff_msgs(await conv.operator("/stats today", None))
+    assert "Conversations: 6" in answer.text and not answer.attachments
+    assert answer.text.endswith("(The chart could not be drawn this time; the figures above are complete.)")
+    assert "the chart of 2026-01-01 could not be drawn" in caplog.text

@@ -9,7 +9,7 @@ import pytest
 from core.cases import CaseStatus
 from core.desk.privacy import FORGET_NO, FORGET_WINDOW, FORGET_YES
 from core.messages import Attachment, MessageRef, Operator, StaffKind, UserRef
-from tests.harness import Conversation
+from tests.harness import Conversation, open_case
 
 ANNA = UserRef("telegram", "42")
 OLGA = Operator("7", "Olga")
@@ -22,10 +22,6 @@ DELETED = "[deleted at the customer's request]"
 @pytest.fixture
 async def conv(conversation):
     return await conversation(user=ANNA, channels=("console", "telegram"), operator=OLGA)
-
-
-async def open_case(conv: Conversation, **kw) -> int:
-    return staff(await conv.say("/operator", **kw), StaffKind.CASE_OPENED)[0].case_id
 
 
 async def everything(redis, prefix: str) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from core.cases import CaseStatus, HandoffReason
 from core.faq import FaqError, load_faq
 from core.messages import Attachment, Audience, Operator, StaffKind, UserRef
+from tests.harness import open_case
 
 ANNA = UserRef("telegram", "42")
 BORIS = UserRef("telegram", "43")
@@ -35,10 +36,6 @@ def texts(outs) -> list[str]:
 
 def staff(outs, kind: StaffKind | None = None):
     return [o for o in outs if o.audience is Audience.STAFF and (kind is None or o.kind == kind)]
-
-
-async def open_case(conv, **kw) -> int:
-    return staff(await conv.say("/operator", **kw), StaffKind.CASE_OPENED)[0].case_id
 
 
 async def resolved_case(conv, **kw) -> int:

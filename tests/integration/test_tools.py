@@ -11,7 +11,7 @@ from core.cases import CaseStatus
 from core.events import OperatorCommand, StaffPlace
 from core.faq import FaqMatcher
 from core.messages import Operator, StaffKind, UserRef
-from tests.harness import Conversation
+from tests.harness import Conversation, open_case
 
 ANNA = UserRef("telegram", "42")
 OLGA = Operator("7", "Olga")
@@ -23,10 +23,6 @@ customer_texts = Conversation.customer_texts
 @pytest.fixture
 async def conv(conversation):
     return await conversation(user=ANNA, channels=("console", "telegram", "vk"), operator=OLGA)
-
-
-async def open_case(conv: Conversation, **kw) -> int:
-    return staff(await conv.say("/operator", **kw), StaffKind.CASE_OPENED)[0].case_id
 
 
 def pressed(conv: Conversation, case_id: int, entry: str, operator: Operator = OLGA) -> OperatorCommand:
