@@ -95,7 +95,9 @@ OUTBOX_ENTRIES = Gauge("supportbot_outbox_entries", "Entries waiting in the outb
 OUTBOX_DESTINATIONS = Gauge(
     "supportbot_outbox_destinations", "Destinations (chats, case topics) with entries waiting", registry=REGISTRY
 )
-OUTBOX_DUE = Gauge("supportbot_outbox_destinations_due", "Destinations whose next entry is due", registry=REGISTRY)
+OUTBOX_DUE = Gauge(
+    "supportbot_outbox_destinations_due", "Destinations whose next entry is due and not being sent", registry=REGISTRY
+)
 OUTBOX_OLDEST = Gauge(
     "supportbot_outbox_oldest_age_seconds", "Age of the oldest entry waiting in the outbox", registry=REGISTRY
 )

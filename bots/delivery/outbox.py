@@ -11,7 +11,6 @@ after a crash or an error sends only the parts that are missing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -29,22 +28,30 @@ log = logging.getLogger(__name__)
 
 WAKE_MAX = 64
 
-# KEYS: ready. ARGV: now, how many, lease ms, worker id, outbox key prefix.
-# -> {next due time or '', then per claimed destination: dest, token, entry id, n, entry hash fields (n)}
+# KEYS: ready, wake-up counter. ARGV: now, how many, lease ms, worker id, outbox key prefix.
+# -> {next due time or '', the latest wake-up token's number, then per claimed destination: dest, token,
+#     entry id, n, entry hash fields (n)}
 CLAIM_LUA = """
 local now, want, px, me, p = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
-local out = {''}
+local out = {'', redis.call('GET', KEYS[2]) or '0'}
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, want * 2)
 local got = 0
 for _, dest in ipairs(due) do
   if got >= want then break end
   local token = me .. ':' .. dest
-  if redis.call('SET', p .. 'lease:' .. dest, token, 'NX', 'PX', px) then
+  local lease = p .. 'lease:' .. dest
+  if not redis.call('SET', lease, token, 'NX', 'PX', px) then
+    -- another worker's: due again when its lease runs out (done or later reschedules it sooner)
+    local left = redis.call('PTTL', lease)
+    if left > 0 then redis.call('ZADD', KEYS[1], now + left / 1000, dest) end
+  else
     local head = redis.call('LINDEX', p .. 'q:' .. dest, 0)
     if not head then
       redis.call('ZREM', KEYS[1], dest)
-      redis.call('DEL', p .. 'lease:' .. dest)
+      redis.call('DEL', lease)
     else
+      -- not due while it is being sent: no worker keeps claiming it (done or later reschedules it)
+      redis.call('ZADD', KEYS[1], now + px / 1000, dest)
       local h = redis.call('HGETALL', p .. 'msg:' .. head)
       out[#out + 1] = dest
       out[#out + 1] = token
@@ -63,11 +70,14 @@ return out
 # KEYS: queue, ready, entry, lease. ARGV: entry id, dest, next score, token, now, number of links, then per link:
 # key, case id, ttl (0: none); then rate key/member pairs. Removes a sent (or given-up) entry, records the links
 # of what was sent, moves its rate entries to now, reschedules or retires its destination, lets the lease go.
+# -> 1 when the destination has more entries, else 0.
 DONE_LUA = """
 redis.call('LREM', KEYS[1], 1, ARGV[1])
 redis.call('DEL', KEYS[3])
+local more = 0
 if redis.call('LLEN', KEYS[1]) > 0 then
   redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+  more = 1
 else
   redis.call('ZREM', KEYS[2], ARGV[2])
 end
@@ -79,7 +89,7 @@ for _ = 1, tonumber(ARGV[6]) do
 end
 for j = i, #ARGV, 2 do redis.call('ZADD', ARGV[j], 'XX', ARGV[5], ARGV[j + 1]) end
 if redis.call('GET', KEYS[4]) == ARGV[4] then redis.call('DEL', KEYS[4]) end
-return 1
+return more
 """
 
 # KEYS: ready, lease. ARGV: dest, when, token. Try the destination again later; let the lease go.
@@ -158,6 +168,7 @@ class Outbox:
         self._later = self.redis.register_script(LATER_LUA)
         self._local = asyncio.Event()
         self._blocked: asyncio.Task | None = None
+        self._seen = 0  # the latest wake-up token the last claim saw: older tokens bring nothing new
 
     # ------------------------------------------------------------------ adding
     def ops(self, outs: list[Outbound], now: float) -> list[list[str]]:
@@ -171,9 +182,8 @@ class Outbox:
                         "created", repr(now)])  # fmt: skip
             ops.append(["RPUSH", k.outbox_queue(dest), entry_id])
             ops.append(["ZADD", k.outbox_ready, "NX", repr(now), dest])
-        if outs:
-            ops.append(["LPUSH", k.outbox_wake, "1"])
-            ops.append(["LTRIM", k.outbox_wake, "0", str(WAKE_MAX - 1)])
+        if outs:  # a numbered wake-up token (core.store.unit runs this op)
+            ops.append(["!WAKE", k.outbox_wake, k.outbox_wakes, str(WAKE_MAX)])
         return ops
 
     def add(self, unit: Unit, outs: list[Outbound]) -> None:
@@ -184,10 +194,8 @@ class Outbox:
         """Queue ``outs`` now (durable in Redis when this returns)."""
         if not outs:
             return
-        async with self.redis.pipeline(transaction=True) as p:
-            for op in self.ops(outs, self.clock()):
-                p.execute_command(*op)
-            await p.execute()
+        ops = self.ops(outs, self.clock())
+        await self.store.commit_script(keys=[], args=["", json.dumps(ops, ensure_ascii=False)])  # atomic
         self.woken()
 
     def woken(self) -> None:
@@ -199,13 +207,15 @@ class Outbox:
         """Up to ``want`` due destinations with their head entries; and when the next one is due."""
         from core.messages import Outbound as _Out
 
+        self._local.clear()  # a claim sees everything queued before it starts
         raw = await self._claim(
-            keys=[self.keys.outbox_ready],
+            keys=[self.keys.outbox_ready, self.keys.outbox_wakes],
             args=[repr(self.clock()), want, int(self.lease_seconds * 1000), self.worker, self.keys.outbox_prefix],
         )
         next_due = float(raw[0]) if raw[0] else None
+        self._seen = int(raw[1])
         entries: list[Entry] = []
-        i = 1
+        i = 2
         while i < len(raw):
             dest, token, entry_id, n = raw[i], raw[i + 1], raw[i + 2], int(raw[i + 3])
             flat = raw[i + 4 : i + 4 + n]
@@ -228,23 +238,32 @@ class Outbox:
         return entries, next_due
 
     async def wait(self, timeout: float) -> None:  # noqa: ASYNC109
-        """Idle: until something is queued (by any process) or ``timeout`` passes. One Redis call at most."""
-        if self._local.is_set():
-            self._local.clear()
-            return
-        if self._blocked is None or self._blocked.done():
-            if self._blocked is not None:
-                with contextlib.suppress(Exception):
-                    self._blocked.result()
-            # BLPOP takes whole milliseconds; the call stays pending (never cancelled mid-read) if we wake locally
-            self._blocked = asyncio.create_task(self.redis.blpop([self.keys.outbox_wake], timeout=max(timeout, 0.01)))
-            self._blocked.add_done_callback(_seen)  # a BLPOP cut by shutdown (its connection closed) is no error
-        local = asyncio.create_task(self._local.wait())
-        try:
-            await asyncio.wait([self._blocked, local], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            local.cancel()
-        self._local.clear()
+        """Idle: until something is queued after the last claim (by any process) or ``timeout`` passes.
+
+        Wake-up tokens are numbered: a token the last claim already saw (its commit came before the claim, as
+        when this process queued it and woke its worker directly) is skipped, so one commit costs one claim."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if self._local.is_set():
+                return
+            if self._blocked is not None and self._blocked.done():
+                number = _token(self._blocked)
+                self._blocked = None
+                if number is None or number > self._seen:  # timed out (a periodic look), failed, or news
+                    return
+            left = deadline - loop.time()
+            if left <= 0:
+                return
+            if self._blocked is None:
+                # BLPOP takes whole milliseconds; it stays pending (never cancelled mid-read) if we wake locally
+                self._blocked = asyncio.create_task(self.redis.blpop([self.keys.outbox_wake], timeout=max(left, 0.01)))
+                self._blocked.add_done_callback(_seen)  # a BLPOP cut by shutdown (its connection closed) is no error
+            local = asyncio.create_task(self._local.wait())
+            try:
+                await asyncio.wait([self._blocked, local], timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                local.cancel()
 
     # ------------------------------------------------------------------ finishing
     def progress(self, entry: Entry) -> EntryProgress:
@@ -252,19 +271,20 @@ class Outbox:
 
     async def done(
         self, entry: Entry, taken: list[tuple[str, str]], links: list[tuple[str, str, int, int]] = ()
-    ) -> None:
+    ) -> bool:
         """The entry is sent (or given up): remove it, record ``links`` (kind, native id, case id, ttl), move
-        its rate entries to now, release the lease; one round trip."""
+        its rate entries to now, release the lease; one round trip. True when the destination has more."""
         k = self.keys
         args: list[Any] = [entry.id, entry.dest, repr(self.clock()), entry.token, repr(self.clock()), len(links)]
         for kind, native_id, case_id, ttl in links:
             args += [k.ref(kind, native_id), case_id, ttl]
         for key, member in taken:
             args += [key, member]
-        await self._done(
+        more = await self._done(
             keys=[k.outbox_queue(entry.dest), k.outbox_ready, k.outbox_msg(entry.id), k.outbox_lease(entry.dest)],
             args=args,
         )
+        return bool(int(more))
 
     async def later(self, entry: Entry, when: float, **fields: Any) -> None:
         """Try the destination again at ``when`` (updating the entry's ``fields``); release the lease."""
@@ -307,6 +327,16 @@ class Outbox:
 
     async def empty(self) -> bool:
         return not await self.redis.zcard(self.keys.outbox_ready)
+
+
+def _token(blpop: asyncio.Task) -> int | None:
+    """The number of the wake-up token a finished BLPOP took; None when it timed out or failed."""
+    if blpop.cancelled() or blpop.exception() is not None or not blpop.result():
+        return None
+    try:
+        return int(blpop.result()[1])
+    except (TypeError, ValueError):
+        return None
 
 
 def _seen(task: asyncio.Task) -> None:

@@ -77,6 +77,7 @@ class Delivery:
         self.limiter = Limiter(outbox.store, time_scale=options.time_scale, margin=options.margin)
         self.stats = {"sent": 0, "retried": 0, "rate_limited": 0, "merged": 0, "failed": 0, "throttled": 0}
         self._busy: dict[str, asyncio.Task] = {}
+        self._full = False  # the last claim took as many destinations as there was room for: more may be due
 
     async def fetch_media(self, attachment: Attachment) -> Media:
         """The bytes of an attachment, downloaded from the channel that received it (or carried inline: a chart)."""
@@ -128,20 +129,26 @@ class Delivery:
         free = self.options.concurrency - len(self._busy)
         entries: list[Entry] = []
         next_due = None
+        self._full = free <= 0
         if free > 0:
             entries, next_due = await self.outbox.claim(free)
+            self._full = len(entries) >= free
+        deferred = False
         for entry in entries:
             if entry.dest in self._busy:
                 # this process is still at it (recording a send as done, Redis back after an outage that outlived
                 # the lease): never a second sender of one destination; let it go, and look again shortly
                 await self.outbox.later(entry, self.clock() + 0.05)
+                deferred = True
                 continue
             task = asyncio.create_task(self._serve(entry))
             self._busy[entry.dest] = task
             task.add_done_callback(lambda t, d=entry.dest: self._busy.pop(d) if self._busy.get(d) is t else None)
-        if entries or not wait:
+        if not wait or deferred:
             await asyncio.sleep(0)
             return
+        # what was due is claimed (a claimed destination is due again only when its lease ends): wait for the
+        # next due time, a new entry, or a send of ours that leaves its destination more to send
         timeout = self.options.idle_wait
         if next_due is not None:
             timeout = min(timeout, max(0.0, next_due - self.clock()))
@@ -150,8 +157,9 @@ class Delivery:
 
     async def _serve(self, entry: Entry) -> None:
         logs.bind(case=entry.out.case_id or None, channel=metrics.out_channel(entry.out))  # this task's log lines
+        more = True
         try:
-            await self._send(entry)
+            more = await self._send(entry)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -163,19 +171,20 @@ class Delivery:
             # entry must not be taken for this one still running)
             if self._busy.get(entry.dest) is asyncio.current_task():
                 del self._busy[entry.dest]
-            self.outbox.woken()  # the destination may have more: look again at once
+            if more or self._full:  # the destination has more (or is due again soon), or others wait for room
+                self.outbox.woken()
 
     def _channel_for(self, out: Outbound) -> Any:
         if out.audience == Audience.STAFF:
             return self.staff
         return self.channels.get(out.to.channel) if out.to else None
 
-    async def _send(self, entry: Entry) -> None:
+    async def _send(self, entry: Entry) -> bool:
+        """Serve the head entry; False when it went out (or was given up) and its destination has nothing more."""
         out = entry.out
         channel = self._channel_for(out)
         if channel is None:
-            await self._give_up(entry, f"no channel configured for {entry.dest}")
-            return
+            return await self._give_up(entry, f"no channel configured for {entry.dest}")
         staff = out.audience == Audience.STAFF
         limits_of = channel.staff_limits if staff else channel.limits
         started = bool(entry.fields.get("parts"))  # parts already went out: the message may no longer change
@@ -195,7 +204,7 @@ class Delivery:
         if wait > 0:
             self.stats["throttled"] += 1
             await self.outbox.later(entry, self.clock() + wait)
-            return
+            return True
         ctx = SendContext(key=f"{self.outbox.store.prefix}{entry.id}", progress=self.outbox.progress(entry),
                           media=self.fetch_media)  # fmt: skip
         budget = self.options.lease_seconds * 0.8
@@ -214,12 +223,11 @@ class Delivery:
         else:
             error = None
         if error is not None:
-            await self._failed(entry, error)
-            return
+            return await self._failed(entry, error)
         self.stats["sent"] += 1
         metrics.delivered(out, entry.created, self.clock())
         # it went out: recorded whatever it takes (Redis away for a while), or it would be sent again
-        await stubborn(lambda: self.outbox.done(entry, taken, ctx.links), f"{entry.id} as sent")
+        return await stubborn(lambda: self.outbox.done(entry, taken, ctx.links), f"{entry.id} as sent")
 
     async def _fold(self, entry: Entry) -> Outbound:
         """A case's card takes in the customer messages queued behind it (they ride inside the card: a new case
@@ -284,7 +292,7 @@ class Delivery:
         self.stats["merged"] += len(absorbed)
         return merged
 
-    async def _failed(self, entry: Entry, e: DeliveryError) -> None:
+    async def _failed(self, entry: Entry, e: DeliveryError) -> bool:
         now = self.clock()
         opts = self.options
         metrics.delivery_failed(entry.out, e)
@@ -295,7 +303,7 @@ class Delivery:
             await self.outbox.later(
                 entry, now + e.retry_after, rate_limited=int(entry.fields.get("rate_limited") or 0) + 1
             )
-            return
+            return True
         out_of_tries = opts.max_attempts is not None and entry.attempts + 1 >= opts.max_attempts
         if not e.permanent and not expired and not out_of_tries:
             self.stats["retried"] += 1
@@ -303,16 +311,16 @@ class Delivery:
             delay = min(opts.max_backoff, opts.backoff * 2 ** min(entry.attempts, 20)) * opts.time_scale
             log.info("outbox: %s to %s failed (%s); retry in %.2fs", entry.id, entry.dest, e.reason, delay)
             await self.outbox.later(entry, now + delay, attempts=entry.attempts + 1)
-            return
-        await self._give_up(entry, e.reason)
+            return True
+        return await self._give_up(entry, e.reason)
 
-    async def _give_up(self, entry: Entry, reason: str) -> None:
+    async def _give_up(self, entry: Entry, reason: str) -> bool:
         """Tell the other side (through the intake, so it happens once), then drop the entry."""
         self.stats["failed"] += 1
         metrics.delivery_give_up(entry.out)
         log.warning("outbox: giving up on %s to %s: %s", entry.id, entry.dest, reason)
         await self.report(DeliveryReport(entry.out, reason, message_id=entry.id))
-        await self.outbox.done(entry, [])
+        return await self.outbox.done(entry, [])
 
 
 async def _maybe(value: Any) -> Any:

@@ -154,8 +154,7 @@ class RequestSide(CallbackSide):
         return closed is not None and days > 0 and self.clock() - closed <= days * DAY
 
     async def _last_case(self: SupportDesk, user: UserRef, u: Unit) -> Case | None:
-        cases = await u.cases_of(user, last=1)
-        return cases[-1] if cases else None
+        return await u.last_case_of(user)
 
     async def reopen_for_customer(self: SupportDesk, case: Case, event: Inbound, text: str, lang: str, u: Unit):
         """The customer came back to a closed case of theirs: it is theirs and open again, with this message."""

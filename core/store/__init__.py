@@ -162,6 +162,7 @@ class Store:
             k.user(lane) if lane else k.user(UserRef("-", "-")),
             k.open(lane) if lane else k.open(UserRef("-", "-")),
             k.banned,
+            k.user_cases(lane) if lane else k.user_cases(UserRef("-", "-")),
         ]
         args = [token, int(ttl * 1000), "1" if lane else "0", "1" if dedup else "0", user_key]
         deadline = time.monotonic() + wait

@@ -38,9 +38,11 @@ outbox:msg:{id}                        hash    ``out`` (Outbound JSON), ``dest``
                                                ``parts`` (JSON list of native ids sent so far)
 outbox:q:{dest}                        list    entry ids of one destination, oldest first
 outbox:ready                           zset    destination -> the earliest time its head may be tried
+                                               (while a worker sends it: when its lease ends)
 outbox:lease:{dest}                    string  the worker sending to that destination (expires)
 outbox:rate:{limit key}                zset    sliding-window log of sends counted against one ``Limit``
 outbox:wake                            list    a token per commit that queued something: idle workers block on it
+outbox:wakes                           string  the latest wake-up token's number (a worker skips those its claim saw)
 sla:due                                zset    first-response reminders: ``{case id}:{number}`` -> when it is due
                                                (``core.desk.sla`` schedules and clears them, ``bots.sla`` claims)
 faq:reload                             string  FAQ reload requests so far (``supportbot faq reload``: INCR, then
@@ -150,6 +152,10 @@ class Keys:
     @property
     def outbox_wake(self) -> str:
         return self._k("outbox", "wake")
+
+    @property
+    def outbox_wakes(self) -> str:
+        return self._k("outbox", "wakes")
 
     @property
     def sla_due(self) -> str:

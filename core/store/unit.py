@@ -24,14 +24,16 @@ if TYPE_CHECKING:
 DEDUP_TTL = 7 * 24 * 3600
 RECENT_MAX = 30
 
-# KEYS: lane, dedup, user hash, open pointer, banned set. ARGV: token, ttl ms, has lane, has dedup, user member.
-# -> {0} duplicate, {-1} lane busy, {1, open case id or '', banned 0/1, user hash fields...}
+# KEYS: lane, dedup, user hash, open pointer, banned set, the user's case list. ARGV: token, ttl ms, has lane,
+# has dedup, user member.
+# -> {0} duplicate, {-1} lane busy, {1, open case id or '', banned 0/1, last case id or '', user hash fields...}
 BEGIN_LUA = """
 if ARGV[4] == '1' and redis.call('EXISTS', KEYS[2]) == 1 then return {0} end
 if ARGV[3] == '1' then
   if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return {-1} end
 end
-local out = {1, redis.call('GET', KEYS[4]) or '', redis.call('SISMEMBER', KEYS[5], ARGV[5])}
+local last = redis.call('LRANGE', KEYS[6], -1, -1)
+local out = {1, redis.call('GET', KEYS[4]) or '', redis.call('SISMEMBER', KEYS[5], ARGV[5]), last[1] or ''}
 local h = redis.call('HGETALL', KEYS[3])
 for i = 1, #h do out[#out + 1] = h[i] end
 return out
@@ -39,10 +41,19 @@ return out
 
 # KEYS: lane (or none). ARGV: token, the ops as a JSON list of [command, args...] (one argument: cheap to send).
 # Applies every op only while the lane is ours, then lets the lane go. -> 1 applied, 0 lane lost.
+# One op is not a Redis command: ['!WAKE', list, counter, n] pushes the next number of ``counter`` onto ``list``
+# (a numbered wake-up token: ``bots.delivery.outbox``) and keeps the newest ``n``.
 COMMIT_LUA = """
 if #KEYS > 0 and redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local unpack_ = table.unpack or unpack
-for _, op in ipairs(cjson.decode(ARGV[2])) do redis.call(unpack_(op)) end
+for _, op in ipairs(cjson.decode(ARGV[2])) do
+  if op[1] == '!WAKE' then
+    redis.call('LPUSH', op[2], redis.call('INCR', op[3]))
+    redis.call('LTRIM', op[2], 0, tonumber(op[4]) - 1)
+  else
+    redis.call(unpack_(op))
+  end
+end
 if #KEYS > 0 then redis.call('DEL', KEYS[1]) end
 return 1
 """
@@ -75,12 +86,14 @@ class Unit:
         self._banned: dict[str, bool] = {}
         self._cases: dict[int, Case | None] = {}
         self._recent_added: dict[str, list[str]] = {}
+        self._last: dict[str, int | None] = {}  # the customer's latest case id (loaded by begin)
         self.done = False
         self.forgotten: set[str] = set()  # customers deleted by this unit (``forget_customer``): nothing more to keep
         if user is not None and loaded is not None:
-            open_id, banned, flat = loaded[1], loaded[2], loaded[3:]
+            open_id, banned, last, flat = loaded[1], loaded[2], loaded[3], loaded[4:]
             self._open[user.key] = int(open_id) if open_id else None
             self._banned[user.key] = bool(int(banned))
+            self._last[user.key] = int(last) if last else None
             self._users[user.key] = dict(zip(flat[::2], flat[1::2], strict=True))
 
     @property
@@ -109,6 +122,14 @@ class Unit:
         if case_id not in self._cases:
             self._cases[case_id] = await self.store.get_case(case_id)
         return self._cases[case_id]
+
+    async def last_case_of(self, user: UserRef) -> Case | None:
+        """The customer's latest case, open or not (None: they never had one)."""
+        if user.key not in self._last:
+            cases = await self.cases_of(user, last=1)
+            return cases[-1] if cases else None
+        case_id = self._last[user.key]
+        return await self.get_case(case_id) if case_id else None
 
     async def cases_of(self, user: UserRef, last: int = 10) -> list[Case]:
         cases = await self.store.cases_of(user, last)
@@ -186,6 +207,7 @@ class Unit:
         self.op("DEL", self.keys.user_recent(user))
         self._cases[case.id] = case
         self._open[user.key] = case.id
+        self._last[user.key] = case.id
 
     def save_case(self, case: Case) -> None:
         """Write a case back; a case that is no longer open stops being the customer's open case."""
@@ -239,6 +261,7 @@ class Unit:
         """Delete every key of the customer alone: state, recent conversation, list of cases, open case pointer."""
         k = self.keys
         self.op("DEL", k.user(user), k.user_recent(user), k.user_cases(user), k.open(user))
+        self._last[user.key] = None
         self.forgotten.add(user.key)
         self._users[user.key] = {}
         self._open[user.key] = None

@@ -329,6 +329,30 @@ async def test_a_send_that_hangs_is_cut_off_before_the_lease_ends_and_retried(co
     assert d.stats["retried"] == 1 and d.stats["failed"] == 0
 
 
+async def test_a_destination_being_sent_is_not_due_for_other_workers(core, rec):
+    """A claimed destination is due again only when its lease ends (or its sender finishes): other workers wait
+    for that instead of claiming it again and again while the send runs, or while a dead worker's lease runs out;
+    then one of them takes it over."""
+    await core.outbox.enqueue([to_customer(ANNA, "hi")])
+    dead = Outbox(core.store, lease_seconds=0.6)  # claims, then dies: never done, never later
+    claimed_at = time.monotonic()
+    (entry,), _ = await dead.claim(10)
+    assert entry.out.text == "hi"
+    other = Outbox(core.store, lease_seconds=0.6)
+    claimed, next_due = await other.claim(10)
+    now = core.store.clock()
+    assert claimed == [] and next_due is not None and next_due > now + 0.3, (next_due, now)
+    d = Delivery(other, {"rec": rec}, rec, core.intake, DeliveryOptions(time_scale=SCALE, lease_seconds=0.6))
+    task = asyncio.create_task(d.run())
+    try:
+        await rec.wait_for(lambda: len(rec.sent) == 1)  # taken over once the dead worker's lease ran out
+        assert rec.sent[0][0] - claimed_at >= 0.5
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [o.text for _, o, _ in rec.sent] == ["hi"]
+
+
 async def until(condition: Callable[[], bool], timeout: float = 5) -> None:  # noqa: ASYNC109
     """A barrier on state this test cannot be told about otherwise: polls ``condition`` until it holds."""
     async with asyncio.timeout(timeout):
@@ -354,6 +378,45 @@ async def test_an_idle_worker_wakes_at_once_for_a_new_entry(core, rec, redis_url
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await other_redis.aclose()
+
+
+@pytest.mark.parametrize("by", ["this process", "another process"])
+async def test_a_queued_message_costs_one_claim(core, rec, redis_url, prefix, by):
+    """Woken by its own process and by Redis's numbered token for the same commit, or by a token alone, an idle
+    worker claims once per commit: not again while the send runs, and not after it when nothing more is due."""
+    d = make(core, rec, idle_wait=30.0)  # no periodic look during the test
+    task = asyncio.create_task(d.run())
+    other_redis = aioredis.from_url(redis_url, decode_responses=True)
+    watcher = aioredis.from_url(redis_url, decode_responses=True)
+    outbox = core.outbox if by == "this process" else Outbox(Store(other_redis, prefix))
+    seen: list[str] = []
+    marker = f"{prefix}monitor-marker"
+
+    def idle() -> bool:
+        return not d._busy and d.outbox._blocked is not None and not d.outbox._blocked.done()
+
+    try:
+        await until(idle)
+        async with watcher.monitor() as monitor:
+
+            async def collect() -> None:
+                while True:
+                    seen.append((await monitor.next_command())["command"])
+
+            collector = asyncio.create_task(collect())
+            await outbox.enqueue([to_customer(ANNA, "hi")])
+            await rec.wait_for(lambda: len(rec.sent) == 1)
+            await until(lambda: idle() and not d.outbox._local.is_set())
+            await other_redis.get(marker)  # everything before it has reached the monitor when it shows
+            await until(lambda: any(c == f"GET {marker}" for c in seen))
+            collector.cancel()
+        claims = [c for c in seen if c.startswith(f"ZRANGEBYSCORE {prefix}outbox:ready ")]
+        assert len(claims) == 1, claims
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await other_redis.aclose()
+        await watcher.aclose()
 
 
 class _Count(logging.Handler):
