@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 
 WAKE_MAX = 64
 
-# KEYS: ready, wake-up counter. ARGV: now, how many, lease ms, worker id, outbox key prefix.
+# KEYS: ready, wake-up counter, wake-up list. ARGV: now, how many, lease ms, worker id, outbox key prefix.
 # -> {next due time or '', the latest wake-up token's number, then per claimed destination: dest, token,
-#     entry id, n, entry hash fields (n)}
+#     entry id, n, entry hash fields (n)}. A claim with room to spare took everything due: the wake-up tokens
+# queued so far are spent (no worker needs to pop them one by one).
 CLAIM_LUA = """
 local now, want, px, me, p = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
 local out = {'', redis.call('GET', KEYS[2]) or '0'}
@@ -62,6 +63,7 @@ for _, dest in ipairs(due) do
     end
   end
 end
+if got < want then redis.call('DEL', KEYS[3]) end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if nxt[2] then out[1] = nxt[2] end
 return out
@@ -209,7 +211,7 @@ class Outbox:
 
         self._local.clear()  # a claim sees everything queued before it starts
         raw = await self._claim(
-            keys=[self.keys.outbox_ready, self.keys.outbox_wakes],
+            keys=[self.keys.outbox_ready, self.keys.outbox_wakes, self.keys.outbox_wake],
             args=[repr(self.clock()), want, int(self.lease_seconds * 1000), self.worker, self.keys.outbox_prefix],
         )
         next_due = float(raw[0]) if raw[0] else None
@@ -246,6 +248,7 @@ class Outbox:
         deadline = loop.time() + timeout
         while True:
             if self._local.is_set():
+                self._local.clear()
                 return
             if self._blocked is not None and self._blocked.done():
                 number = _token(self._blocked)

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from bots.app import bootstrap
 from bots.delivery import Delivery, DeliveryOptions, Outbox
+from bots.delivery.limits import Limiter
 from bots.ports import Capabilities, DeliveryError, Limit, Media, SendContext
 from core.config import Settings
 from core.events import OperatorText, StaffPlace
@@ -188,6 +189,55 @@ async def test_group_budget_counts_topic_creation_and_merges_waiting_customer_me
     assert d.stats["merged"] == 5 and d.stats["throttled"] >= 1
 
 
+async def test_senders_waiting_for_a_window_book_their_turns_in_order(redis, prefix):
+    """A send that has to wait books the moment its limit has room, after the bookings made before it: the
+    waiting senders are spread over the next windows in the order they came. A due booking is taken; one asked
+    for early says how long is left; bookings count against newcomers but, once due, not as sends."""
+    now = [100.0]
+    limiter = Limiter(Store(redis, prefix, clock=lambda: now[0]), margin=0.0)
+    limit = [Limit("group", 3, 1.0)]
+    assert [(await limiter.take(limit, name))[0] for name in "abc"] == [0.0] * 3
+    waits = [(await limiter.take(limit, name))[0] for name in "defg"]
+    assert waits == pytest.approx([1.0, 1.0, 1.0, 2.0])  # d, e, f in the next window; g in the one after
+    assert (await limiter.take(limit, "x", book=False))[0] == pytest.approx(2.0)  # not booked: nothing held
+    now[0] = 100.5
+    assert (await limiter.take(limit, "d"))[0] == pytest.approx(0.5)  # early: the time left
+    now[0] = 101.0
+    for name in "fde":  # any order: a due booking is no send, so none of them holds the others up
+        wait, taken = await limiter.take(limit, name)
+        assert wait == 0.0 and len(taken) == 1
+    assert (await limiter.take(limit, "g"))[0] == pytest.approx(1.0)
+    assert (await limiter.take(limit, "h"))[0] == pytest.approx(1.0)  # after g's booking, in its window
+
+
+async def test_a_booking_waits_for_sends_dated_later_than_it_was_made_for(redis, prefix):
+    """Sends are dated when they finish: a booking that comes due while the send before it finished late still
+    keeps the window (it waits until that send has left it)."""
+    now = [100.0]
+    store = Store(redis, prefix, clock=lambda: now[0])
+    limiter = Limiter(store, margin=0.0)
+    limit = [Limit("chat", 1, 1.0)]
+    _, taken = await limiter.take(limit, "a")
+    assert (await limiter.take(limit, "b"))[0] == pytest.approx(1.0)
+    for key, member in taken:  # a's send finished at 100.4 (what Outbox.done records)
+        await redis.zadd(key, {member: 100.4}, xx=True)
+    now[0] = 101.0
+    assert (await limiter.take(limit, "b"))[0] == pytest.approx(0.4)
+    now[0] = 101.4
+    assert (await limiter.take(limit, "b"))[0] == 0.0
+
+
+async def test_relays_waiting_for_the_group_budget_are_tried_about_once_each(core):
+    """20 topics waiting for a budget of 2 per window: each is turned away about once (it books its turn),
+    not once per window until its turn comes (that herd cost a Redis round trip and a claim every time)."""
+    rec = Recorder(group=(2, 2.0))  # 2 per 0.1 s at this scale
+    d = make(core, rec)
+    await core.outbox.enqueue([to_staff(100 + i, f"m{i}", StaffKind.CUSTOMER_MESSAGE) for i in range(20)])
+    assert await d.drain(20)
+    assert sorted(o.text for _, o, _ in rec.staff_sent) == sorted(f"m{i}" for i in range(20))
+    assert d.stats["throttled"] <= 2 * 18, d.stats  # one booking, at most one more wait; without: about 90
+
+
 async def test_a_copy_only_message_is_not_merged_away(core):
     """A location or contact exists only as the original to copy: merging stops at it, it is copied alone."""
     rec = Recorder(group=(1, 2.0))  # one per 0.1 s at this scale: the budget is spent after the first send
@@ -351,6 +401,23 @@ async def test_a_destination_being_sent_is_not_due_for_other_workers(core, rec):
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert [o.text for _, o, _ in rec.sent] == ["hi"]
+
+
+async def test_a_message_queued_while_every_slot_is_busy_goes_out_after(core, rec):
+    """With every send slot taken, a new entry waits for a slot (the worker yields meanwhile: it used to spin
+    without yielding, and the sends it waited for never finished)."""
+    d = make(core, rec, concurrency=1)
+    rec.slow["first"] = [0.2]
+    task = asyncio.create_task(d.run())
+    try:
+        await core.outbox.enqueue([to_customer(ANNA, "first")])
+        await until(lambda: any(text == "first" for text, _ in rec.attempts))  # its send has begun: no slot free
+        await core.outbox.enqueue([to_customer(BORIS, "second")])  # wakes the worker while no slot is free
+        await rec.wait_for(lambda: len(rec.sent) == 2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert [o.text for _, o, _ in rec.sent] == ["first", "second"]
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5) -> None:  # noqa: ASYNC109
