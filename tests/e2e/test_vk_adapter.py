@@ -136,6 +136,7 @@ async def test_customer_photo_and_operator_photo_and_document(bot):
 async def test_error_901_is_reported_to_the_operator(bot):
     bot.fake.user_writes(506, "оператор")
     await bot.fake.wait_sent(506, lambda m: "создано" in m.text)
+    await bot.fake.wait_sent(506, lambda m: "подробнее" in m.text)  # else the failure below could hit this one
     case = await bot.store.open_case_of(customer("vk", 506))
     bot.fake.fail("messages.send", error_code=901)
     await bot.operator_says(case.id, "Добрый день")

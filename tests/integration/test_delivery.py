@@ -235,7 +235,9 @@ async def test_relays_waiting_for_the_group_budget_are_tried_about_once_each(cor
     await core.outbox.enqueue([to_staff(100 + i, f"m{i}", StaffKind.CUSTOMER_MESSAGE) for i in range(20)])
     assert await d.drain(20)
     assert sorted(o.text for _, o, _ in rec.staff_sent) == sorted(f"m{i}" for i in range(20))
-    assert d.stats["throttled"] <= 2 * 18, d.stats  # one booking, at most one more wait; without: about 90
+    # each of the 18 that wait: its booking, and a wait or two more when the sends before it finished late (they
+    # are dated when they finish); without bookings every waiting one is refused once per window: 90 to 120
+    assert d.stats["throttled"] <= 3 * 18, d.stats
 
 
 async def test_a_copy_only_message_is_not_merged_away(core):
