@@ -1,5 +1,6 @@
-"""The outbox and its delivery workers against real Redis, with a recording channel: order, shared limits,
-retries, giving up (through the intake to the desk), merging, multi-part progress, links, waking up."""
+"""The outbox and its delivery workers against real Redis, with a recording channel (``tests.integration.recorder``):
+order, shared limits, retries, giving up (through the intake to the desk), merging, multi-part progress, links,
+waking up. How waiting sends take turns and how often workers claim: test_outbox_turns.py."""
 
 from __future__ import annotations
 
@@ -7,139 +8,17 @@ import asyncio
 import itertools
 import logging
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
-from bots.app import bootstrap
 from bots.delivery import Delivery, DeliveryOptions, Outbox
-from bots.delivery.limits import Limiter
-from bots.ports import Capabilities, DeliveryError, Limit, Media, SendContext
-from core.config import Settings
+from bots.ports import DeliveryError
 from core.events import OperatorText, StaffPlace
-from core.messages import (
-    Attachment,
-    Audience,
-    Inbound,
-    MessageRef,
-    Operator,
-    Outbound,
-    StaffKind,
-    UserRef,
-    to_customer,
-    to_staff,
-)
+from core.messages import Attachment, Inbound, MessageRef, StaffKind, to_customer, to_staff
 from core.store import Store
 from tests.fakes.telegram_api import free_port
-
-FAQ = Path(__file__).resolve().parents[1] / "data" / "faq_desk.yaml"
-ANNA = UserRef("rec", "1")
-BORIS = UserRef("rec", "2")
-OLGA = Operator("7", "Olga")
-SCALE = 0.05
-
-
-class Recorder:
-    """A channel (customers and the staff side) that records what it sends.
-
-    ``script`` maps a text to the errors its next sends raise, ``slow`` to the seconds its next sends hang;
-    a text with "|" goes out as several parts (one message each, progress kept by the outbox), and
-    ``part_script`` maps (text, part index) to the errors that part raises. Every staff message sent for a
-    case is linked to it (``ctx.link``), the parts sent by an earlier attempt included."""
-
-    name = "rec"
-    capabilities = Capabilities()
-
-    def __init__(self, per: float = 1.0, count: int = 1, group: tuple[int, float] = (20, 60.0)):
-        self.sent: list[tuple[float, Outbound, str]] = []
-        self.staff_sent: list[tuple[float, Outbound, str]] = []
-        self.parts: list[str] = []  # every part that went out, in order
-        self.attempts: list[tuple[str, str]] = []  # (text, ctx.key) of every attempt
-        self.script: dict[str, list[Exception]] = {}
-        self.part_script: dict[tuple[str, int], list[Exception]] = {}
-        self.slow: dict[str, list[float]] = {}
-        self.fetched: list[bytes] = []
-        self.per, self.count, self.group = per, count, group
-        self.files = {"f1": b"bytes of f1"}
-        self._changed = asyncio.Condition()
-
-    def limits(self, out: Outbound) -> list[Limit]:
-        return [Limit(f"chat:{out.to.user_id}", self.count, self.per), Limit("global", 30, 1.0)]
-
-    async def staff_limits(self, out: Outbound) -> list[Limit]:  # may be a coroutine
-        n = 2 if out.kind == StaffKind.CASE_OPENED else 1
-        return [Limit("group", *self.group)] * n
-
-    async def _send(self, out: Outbound, ctx: SendContext, log: list) -> str:
-        self.attempts.append((out.text, ctx.key))
-        errors = self.script.get(out.text)
-        if errors:
-            raise errors.pop(0)
-        delays = self.slow.get(out.text)
-        if delays:
-            await asyncio.sleep(delays.pop(0))
-        for a in out.attachments:
-            self.fetched.append((await ctx.media(a)).data)
-        native = ""
-        for i, part in enumerate(out.text.split("|")):
-            if i < ctx.progress.done:
-                native = ctx.progress.sent[i]
-            else:
-                errors = self.part_script.get((out.text, i))
-                if errors:
-                    raise errors.pop(0)
-                self.parts.append(part)
-                native = f"n{len(self.parts)}"
-                await ctx.progress.mark(i, native)
-            if out.audience == Audience.STAFF and out.case_id:
-                ctx.link("recmsg", native, out.case_id, ttl=3600)
-        async with self._changed:
-            log.append((time.monotonic(), out, ctx.key))
-            self._changed.notify_all()
-        return native
-
-    async def send(self, out: Outbound, ctx: SendContext) -> str:
-        return await self._send(out, ctx, self.sent)
-
-    async def send_staff(self, out: Outbound, ctx: SendContext) -> str:
-        return await self._send(out, ctx, self.staff_sent)
-
-    async def download(self, att: Attachment) -> Media:
-        return Media(self.files[att.ref], att.ref)
-
-    async def wait_for(self, condition: Callable[[], bool], timeout: float = 10) -> None:  # noqa: ASYNC109
-        """A barrier: until ``condition()`` holds after a send."""
-        async with asyncio.timeout(timeout), self._changed:
-            await self._changed.wait_for(condition)
-
-
-@pytest.fixture
-async def core(redis_url, prefix, redis):
-    """The real core (desk, intake, outbox) on the test's prefix, with the real clock: limits and backoffs
-    are measured in real time here."""
-    settings = Settings(
-        REDIS_URL=redis_url, REDIS_PREFIX=prefix, FAQ_PATH=str(FAQ), DEFAULT_LANGUAGE="ru", STAFF_LANGUAGE="en"
-    )
-    core = await bootstrap(settings, notice=None)
-    yield core
-    await core.close()
-
-
-@pytest.fixture
-def rec():
-    return Recorder()
-
-
-def make(core, rec, **options) -> Delivery:
-    options.setdefault("time_scale", SCALE)
-    return Delivery(core.outbox, {"rec": rec}, rec, core.intake, DeliveryOptions(**options))
-
-
-@pytest.fixture
-def delivery(core, rec):
-    return make(core, rec, backoff=0.2)
+from tests.integration.recorder import ANNA, BORIS, OLGA, SCALE, Recorder, make, until
 
 
 async def test_enqueue_is_durable_and_drain_sends_in_order(core, rec, delivery, redis_url, prefix):
@@ -187,57 +66,6 @@ async def test_group_budget_counts_topic_creation_and_merges_waiting_customer_me
     assert merged.meta["merged"] == 6
     assert texts[-1] == "status" and len(texts) == 4
     assert d.stats["merged"] == 5 and d.stats["throttled"] >= 1
-
-
-async def test_senders_waiting_for_a_window_book_their_turns_in_order(redis, prefix):
-    """A send that has to wait books the moment its limit has room, after the bookings made before it: the
-    waiting senders are spread over the next windows in the order they came. A due booking is taken; one asked
-    for early says how long is left; bookings count against newcomers but, once due, not as sends."""
-    now = [100.0]
-    limiter = Limiter(Store(redis, prefix, clock=lambda: now[0]), margin=0.0)
-    limit = [Limit("group", 3, 1.0)]
-    assert [(await limiter.take(limit, name))[0] for name in "abc"] == [0.0] * 3
-    waits = [(await limiter.take(limit, name))[0] for name in "defg"]
-    assert waits == pytest.approx([1.0, 1.0, 1.0, 2.0])  # d, e, f in the next window; g in the one after
-    assert (await limiter.take(limit, "x", book=False))[0] == pytest.approx(2.0)  # not booked: nothing held
-    now[0] = 100.5
-    assert (await limiter.take(limit, "d"))[0] == pytest.approx(0.5)  # early: the time left
-    now[0] = 101.0
-    for name in "fde":  # any order: a due booking is no send, so none of them holds the others up
-        wait, taken = await limiter.take(limit, name)
-        assert wait == 0.0 and len(taken) == 1
-    assert (await limiter.take(limit, "g"))[0] == pytest.approx(1.0)
-    assert (await limiter.take(limit, "h"))[0] == pytest.approx(1.0)  # after g's booking, in its window
-
-
-async def test_a_booking_waits_for_sends_dated_later_than_it_was_made_for(redis, prefix):
-    """Sends are dated when they finish: a booking that comes due while the send before it finished late still
-    keeps the window (it waits until that send has left it)."""
-    now = [100.0]
-    store = Store(redis, prefix, clock=lambda: now[0])
-    limiter = Limiter(store, margin=0.0)
-    limit = [Limit("chat", 1, 1.0)]
-    _, taken = await limiter.take(limit, "a")
-    assert (await limiter.take(limit, "b"))[0] == pytest.approx(1.0)
-    for key, member in taken:  # a's send finished at 100.4 (what Outbox.done records)
-        await redis.zadd(key, {member: 100.4}, xx=True)
-    now[0] = 101.0
-    assert (await limiter.take(limit, "b"))[0] == pytest.approx(0.4)
-    now[0] = 101.4
-    assert (await limiter.take(limit, "b"))[0] == 0.0
-
-
-async def test_relays_waiting_for_the_group_budget_are_tried_about_once_each(core):
-    """20 topics waiting for a budget of 2 per window: each is turned away about once (it books its turn),
-    not once per window until its turn comes (that herd cost a Redis round trip and a claim every time)."""
-    rec = Recorder(group=(2, 2.0))  # 2 per 0.1 s at this scale
-    d = make(core, rec)
-    await core.outbox.enqueue([to_staff(100 + i, f"m{i}", StaffKind.CUSTOMER_MESSAGE) for i in range(20)])
-    assert await d.drain(20)
-    assert sorted(o.text for _, o, _ in rec.staff_sent) == sorted(f"m{i}" for i in range(20))
-    # each of the 18 that wait: its booking, and a wait or two more when the sends before it finished late (they
-    # are dated when they finish); without bookings every waiting one is refused once per window: 90 to 120
-    assert d.stats["throttled"] <= 3 * 18, d.stats
 
 
 async def test_a_copy_only_message_is_not_merged_away(core):
@@ -381,54 +209,6 @@ async def test_a_send_that_hangs_is_cut_off_before_the_lease_ends_and_retried(co
     assert d.stats["retried"] == 1 and d.stats["failed"] == 0
 
 
-async def test_a_destination_being_sent_is_not_due_for_other_workers(core, rec):
-    """A claimed destination is due again only when its lease ends (or its sender finishes): other workers wait
-    for that instead of claiming it again and again while the send runs, or while a dead worker's lease runs out;
-    then one of them takes it over."""
-    await core.outbox.enqueue([to_customer(ANNA, "hi")])
-    dead = Outbox(core.store, lease_seconds=0.6)  # claims, then dies: never done, never later
-    claimed_at = time.monotonic()
-    (entry,), _ = await dead.claim(10)
-    assert entry.out.text == "hi"
-    other = Outbox(core.store, lease_seconds=0.6)
-    claimed, next_due = await other.claim(10)
-    now = core.store.clock()
-    assert claimed == [] and next_due is not None and next_due > now + 0.3, (next_due, now)
-    d = Delivery(other, {"rec": rec}, rec, core.intake, DeliveryOptions(time_scale=SCALE, lease_seconds=0.6))
-    task = asyncio.create_task(d.run())
-    try:
-        await rec.wait_for(lambda: len(rec.sent) == 1)  # taken over once the dead worker's lease ran out
-        assert rec.sent[0][0] - claimed_at >= 0.5
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    assert [o.text for _, o, _ in rec.sent] == ["hi"]
-
-
-async def test_a_message_queued_while_every_slot_is_busy_goes_out_after(core, rec):
-    """With every send slot taken, a new entry waits for a slot (the worker yields meanwhile: it used to spin
-    without yielding, and the sends it waited for never finished)."""
-    d = make(core, rec, concurrency=1)
-    rec.slow["first"] = [0.2]
-    task = asyncio.create_task(d.run())
-    try:
-        await core.outbox.enqueue([to_customer(ANNA, "first")])
-        await until(lambda: any(text == "first" for text, _ in rec.attempts))  # its send has begun: no slot free
-        await core.outbox.enqueue([to_customer(BORIS, "second")])  # wakes the worker while no slot is free
-        await rec.wait_for(lambda: len(rec.sent) == 2)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-    assert [o.text for _, o, _ in rec.sent] == ["first", "second"]
-
-
-async def until(condition: Callable[[], bool], timeout: float = 5) -> None:  # noqa: ASYNC109
-    """A barrier on state this test cannot be told about otherwise: polls ``condition`` until it holds."""
-    async with asyncio.timeout(timeout):
-        while not condition():  # noqa: ASYNC110 - nothing signals it (the worker parked in BLPOP)
-            await asyncio.sleep(0.005)
-
-
 async def test_an_idle_worker_wakes_at_once_for_a_new_entry(core, rec, redis_url, prefix):
     d = make(core, rec, idle_wait=30.0)  # an idle worker would otherwise sleep 30 s
     task = asyncio.create_task(d.run())
@@ -447,45 +227,6 @@ async def test_an_idle_worker_wakes_at_once_for_a_new_entry(core, rec, redis_url
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await other_redis.aclose()
-
-
-@pytest.mark.parametrize("by", ["this process", "another process"])
-async def test_a_queued_message_costs_one_claim(core, rec, redis_url, prefix, by):
-    """Woken by its own process and by Redis's numbered token for the same commit, or by a token alone, an idle
-    worker claims once per commit: not again while the send runs, and not after it when nothing more is due."""
-    d = make(core, rec, idle_wait=30.0)  # no periodic look during the test
-    task = asyncio.create_task(d.run())
-    other_redis = aioredis.from_url(redis_url, decode_responses=True)
-    watcher = aioredis.from_url(redis_url, decode_responses=True)
-    outbox = core.outbox if by == "this process" else Outbox(Store(other_redis, prefix))
-    seen: list[str] = []
-    marker = f"{prefix}monitor-marker"
-
-    def idle() -> bool:
-        return not d._busy and d.outbox._blocked is not None and not d.outbox._blocked.done()
-
-    try:
-        await until(idle)
-        async with watcher.monitor() as monitor:
-
-            async def collect() -> None:
-                while True:
-                    seen.append((await monitor.next_command())["command"])
-
-            collector = asyncio.create_task(collect())
-            await outbox.enqueue([to_customer(ANNA, "hi")])
-            await rec.wait_for(lambda: len(rec.sent) == 1)
-            await until(lambda: idle() and not d.outbox._local.is_set())
-            await other_redis.get(marker)  # everything before it has reached the monitor when it shows
-            await until(lambda: any(c == f"GET {marker}" for c in seen))
-            collector.cancel()
-        claims = [c for c in seen if c.startswith(f"ZRANGEBYSCORE {prefix}outbox:ready ")]
-        assert len(claims) == 1, claims
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await other_redis.aclose()
-        await watcher.aclose()
 
 
 class _Count(logging.Handler):
