@@ -13,6 +13,11 @@ callback URL with ``post_callback``); ``sent`` lists what the community sent; ``
 status, or drop the connection (``drop``; after delivering the message with ``deliver``: a lost reply);
 ``lp_http_status`` the next long-poll request(s) answer an HTTP error; ``post_callback_raw`` posts any bytes to
 a callback URL.
+
+This module is the server: ``FakeVk`` with its state, the method dispatch and failures (``fail``), uploads,
+downloads and the long-poll server. Its other parts are mixins: ``tests.fakes.vk_records`` (``SentMessage``,
+``Failure`` and the reading queries), ``tests.fakes.vk_updates`` (the updates a test queues) and
+``tests.fakes.vk_methods`` (the API methods); their names stay importable from here.
 """
 
 from __future__ import annotations
@@ -20,44 +25,19 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from tests.fakes.server import drop_connection, serve, stream_big_file
+from tests.fakes.vk_methods import VkMethodsMixin
+from tests.fakes.vk_records import API_VERSION, ERROR_TEXTS, Failure, SentMessage, VkReadingMixin
+from tests.fakes.vk_updates import VkUpdatesMixin
 
-API_VERSION = "5.199"
-
-
-@dataclass
-class SentMessage:
-    id: int
-    peer_id: int
-    text: str
-    random_id: int
-    keyboard: dict[str, Any] | None = None
-    attachments: list[dict[str, Any]] = field(default_factory=list)  # {"type", "id", "data", "filename"}
-
-    @property
-    def buttons(self) -> list[dict[str, Any]]:
-        return [b["action"] for row in (self.keyboard or {}).get("buttons", []) for b in row]
+__all__ = ["API_VERSION", "Failure", "FakeVk", "SentMessage"]
 
 
-@dataclass
-class Failure:
-    method: str
-    error_code: int | None = None  # a VK API error
-    http_status: int | None = None  # or an HTTP status
-    deliver: bool = False  # messages.send only: deliver, then answer with the failure (a lost answer)
-    drop: bool = False  # close the connection instead of answering (after delivering, with ``deliver``)
-    times: int = 1
-    after: int = 0  # calls of the method that still succeed before the failure starts
-
-
-class FakeVk:
+class FakeVk(VkUpdatesMixin, VkReadingMixin, VkMethodsMixin):
     def __init__(self, token: str = "vk-test-token", group_id: int = 4242):
         self.token = token
         self.group_id = group_id
@@ -105,135 +85,6 @@ class FakeVk:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    # ------------------------------------------------------------------ test helpers
-    def add_file(self, data: bytes, filename: str, mime: str) -> str:
-        file_id = str(next(self._ids))
-        self.files[file_id] = (data, filename, mime)
-        return f"{self.url}/files/{file_id}"
-
-    def add_big_file(self, size: int, *, content_length: bool = True) -> str:
-        """A file of ``size`` zero bytes, streamed (chunked when ``content_length`` is false); returns its URL."""
-        file_id = str(next(self._ids))
-        self.big_files[file_id] = (size, content_length)
-        return f"{self.url}/files/{file_id}"
-
-    def photo(self, data: bytes, owner_id: int) -> dict[str, Any]:
-        url = self.add_file(data, "photo.jpg", "image/jpeg")
-        pid = next(self._ids)
-        return {
-            "type": "photo",
-            "photo": {
-                "id": pid,
-                "owner_id": owner_id,
-                "sizes": [
-                    {"type": "s", "width": 75, "height": 75, "url": url + "?size=s"},
-                    {"type": "x", "width": 604, "height": 453, "url": url},
-                ],
-            },
-        }
-
-    def doc(self, data: bytes, owner_id: int, title: str, ext: str) -> dict[str, Any]:
-        url = self.add_file(data, title, "application/octet-stream")
-        return {
-            "type": "doc",
-            "doc": {
-                "id": next(self._ids),
-                "owner_id": owner_id,
-                "title": title,
-                "ext": ext,
-                "size": len(data),
-                "url": url,
-            },
-        }
-
-    def user_writes(
-        self,
-        user_id: int,
-        text: str = "",
-        *,
-        attachments: list[dict[str, Any]] = (),
-        payload: str | None = None,
-        message_id: int | None = None,
-        client_info: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """A customer's message (message_new), queued for long poll; returns the update (for the callback API)."""
-        message = {
-            "id": message_id or next(self._ids),
-            "date": int(time.time()),
-            "peer_id": user_id,
-            "from_id": user_id,
-            "text": text,
-            "conversation_message_id": next(self._ids),
-            "out": 0,
-            "attachments": list(attachments),
-            "fwd_messages": [],
-            "important": False,
-            "is_hidden": False,
-        }
-        if payload is not None:
-            message["payload"] = json.dumps({"p": payload})
-        info = client_info or {
-            "button_actions": [
-                "text",
-                "vkpay",
-                "open_app",
-                "location",
-                "open_link",
-                "callback",
-                "intent_subscribe",
-                "intent_unsubscribe",
-            ],
-            "keyboard": True,
-            "inline_keyboard": True,
-            "carousel": True,
-            "lang_id": 0,
-        }
-        return self._queue("message_new", {"message": message, "client_info": info})
-
-    def press(self, user_id: int, payload: dict[str, Any] | str) -> dict[str, Any]:
-        """A callback button press (message_event)."""
-        if isinstance(payload, str):
-            payload = {"p": payload}
-        obj = {
-            "user_id": user_id,
-            "peer_id": user_id,
-            "event_id": f"ev{next(self._ids)}",
-            "payload": payload,
-            "conversation_message_id": next(self._ids),
-        }
-        return self._queue("message_event", obj)
-
-    def press_button(self, message: SentMessage, label_part: str, user_id: int | None = None) -> dict[str, Any]:
-        exact = [a for a in message.buttons if a["label"] == label_part]
-        action = (exact or [a for a in message.buttons if label_part in a["label"]])[0]
-        return self.press(user_id or message.peer_id, json.loads(action["payload"]))
-
-    def _queue(self, kind: str, obj: dict[str, Any]) -> dict[str, Any]:
-        update = {
-            "type": kind,
-            "object": obj,
-            "group_id": self.group_id,
-            "event_id": f"e{next(self._ids):x}",
-            "v": API_VERSION,
-        }
-        self.updates.append(update)
-        self._new.set()
-        return update
-
-    async def post_callback(self, url: str, update: dict[str, Any], secret: str | None) -> tuple[int, str]:
-        body = dict(update)
-        if secret is not None:
-            body["secret"] = secret
-        async with aiohttp.ClientSession() as s, s.post(url, json=body) as resp:
-            return resp.status, await resp.text()
-
-    async def post_callback_raw(self, url: str, raw: bytes) -> tuple[int, str]:
-        async with (
-            aiohttp.ClientSession() as s,
-            s.post(url, data=raw, headers={"Content-Type": "application/json"}) as resp,
-        ):
-            return resp.status, await resp.text()
-
     def fail(
         self,
         method: str,
@@ -246,31 +97,6 @@ class FakeVk:
         drop: bool = False,
     ) -> None:
         self.failures.append(Failure(method, error_code, http_status, deliver, drop, times, after))
-
-    async def wait_polling(self, within: float = 10.0) -> None:
-        """Until a long-poll client is connected (VK does not deliver what happened before it asked)."""
-        deadline = asyncio.get_running_loop().time() + within
-        while not self.polls:
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError("nobody polls the VK long-poll server")
-            await asyncio.sleep(0.02)
-
-    def to(self, peer_id: int) -> list[SentMessage]:
-        return [m for m in self.sent if m.peer_id == peer_id]
-
-    async def wait_sent(
-        self, peer_id: int, predicate=lambda m: True, within: float = 10.0, after: int = 0
-    ) -> SentMessage:
-        """The first message to ``peer_id`` (after the first ``after`` ones) matching ``predicate``."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            for m in self.to(peer_id)[after:]:
-                if predicate(m):
-                    return m
-            if asyncio.get_running_loop().time() > deadline:
-                got = [(m.text[:60], [a["type"] for a in m.attachments]) for m in self.to(peer_id)]
-                raise AssertionError(f"no matching VK message to {peer_id}; sent: {got}")
-            await asyncio.sleep(0.05)
 
     # ------------------------------------------------------------------ handlers
     def _take_failure(self, method: str) -> Failure | None:
@@ -313,7 +139,7 @@ class FakeVk:
         if failure is not None and not failure.deliver:
             if failure.http_status:
                 return web.Response(status=failure.http_status, text="Internal Server Error")
-            return self._error(failure.error_code or 1, _ERROR_TEXTS.get(failure.error_code, "Unknown error"), params)
+            return self._error(failure.error_code or 1, ERROR_TEXTS.get(failure.error_code, "Unknown error"), params)
         handler = getattr(self, "_m_" + name.replace(".", "_"), None)
         if handler is None:
             return self._error(3, f"Unknown method passed: {name}", params)
@@ -324,94 +150,11 @@ class FakeVk:
                 return web.Response(status=500)
             if failure.http_status:
                 return web.Response(status=failure.http_status, text="Internal Server Error")
-            return self._error(failure.error_code or 1, _ERROR_TEXTS.get(failure.error_code, "Unknown error"), params)
+            return self._error(failure.error_code or 1, ERROR_TEXTS.get(failure.error_code, "Unknown error"), params)
         return web.json_response({"response": result})
-
-    def _m_groups_getLongPollServer(self, params):
-        assert int(params["group_id"]) == self.group_id
-        self.lp_keys_issued += 1
-        self.lp_key = f"key-{self.lp_keys_issued}"
-        return {"server": f"{self.url}/lp", "key": self.lp_key, "ts": str(self._ts_now())}
 
     def _ts_now(self) -> int:
         return len(self.updates)
-
-    def _m_users_get(self, params):
-        out = []
-        for uid in str(params.get("user_ids", "")).split(","):
-            if uid:
-                first, last = self.users.get(int(uid), ("Ivan", "Petrov"))
-                out.append(
-                    {
-                        "id": int(uid),
-                        "first_name": first,
-                        "last_name": last,
-                        "can_access_closed": True,
-                        "is_closed": False,
-                    }
-                )
-        return out
-
-    def _m_messages_send(self, params):
-        peer_id = int(params["peer_id"])
-        rid = int(params["random_id"])
-        if rid and (peer_id, rid) in self._by_random:
-            return self._by_random[(peer_id, rid)]  # VK: the same random_id is not delivered again
-        attachments = []
-        for ident in filter(None, (params.get("attachment") or "").split(",")):
-            attachments.append(self._resolve_attachment(ident))
-        keyboard = json.loads(params["keyboard"]) if params.get("keyboard") else None
-        mid = next(self._ids)
-        self.sent.append(SentMessage(mid, peer_id, params.get("message", ""), rid, keyboard, attachments))
-        if rid:
-            self._by_random[(peer_id, rid)] = mid
-        return mid
-
-    def _m_messages_sendMessageEventAnswer(self, params):
-        self.event_answers.append(params)
-        return 1
-
-    def _m_photos_getMessagesUploadServer(self, params):
-        return {
-            "upload_url": f"{self.url}/upload/photo?peer={params.get('peer_id', '')}",
-            "album_id": -3,
-            "group_id": self.group_id,
-        }
-
-    def _m_docs_getMessagesUploadServer(self, params):
-        return {"upload_url": f"{self.url}/upload/doc?peer={params.get('peer_id', '')}"}
-
-    def _m_photos_saveMessagesPhoto(self, params):
-        stored = json.loads(params["photo"])
-        pid = next(self._ids)
-        self._photos[pid] = stored["file"]
-        return [{"id": pid, "owner_id": -self.group_id, "access_key": "ak" + str(pid), "sizes": []}]
-
-    def _m_docs_save(self, params):
-        file_id = params["file"]
-        did = next(self._ids)
-        self._docs[did] = (file_id, params.get("title") or "")
-        return {
-            "type": "doc",
-            "doc": {
-                "id": did,
-                "owner_id": -self.group_id,
-                "title": params.get("title") or "",
-                "url": f"{self.url}/files/{file_id}",
-            },
-        }
-
-    def _resolve_attachment(self, ident: str) -> dict[str, Any]:
-        kind = "photo" if ident.startswith("photo") else "doc"
-        owner_and_id = ident[len(kind) :].split("_")
-        item_id = int(owner_and_id[1])
-        if kind == "photo":
-            file_id = self._photos[item_id]
-            title = self.files[file_id][1]
-        else:
-            file_id, title = self._docs[item_id]
-        data, filename, _ = self.files[file_id]
-        return {"type": kind, "id": ident, "data": data, "filename": title or filename}
 
     async def _upload(self, request: web.Request) -> web.Response:
         kind = request.match_info["kind"]
@@ -465,14 +208,3 @@ class FakeVk:
             except TimeoutError:
                 break
         return web.json_response({"ts": str(self._ts_now()), "updates": self.updates[ts:]})
-
-
-_ERROR_TEXTS = {
-    6: "Too many requests per second",
-    9: "Flood control",
-    29: "Rate limit reached",
-    900: "Can't send messages for users from blacklist",
-    901: "Can't send messages for users without permission",
-    902: "Can't send messages to this user due to their privacy settings",
-    10: "Internal server error",
-}
