@@ -16,6 +16,9 @@ What runs (all on loopback, all stopped at the end, also on errors and Ctrl-C):
   after two questions the customer leaves and a new one takes their place (a customer writing more than 20
   messages a minute would be throttled by the bot).
 
+The stand-ins' hooks are in ``bench/_load_standins.py``, the recorded figures and the table in
+``bench/_load_figures.py``.
+
 Figures per configuration, over ``--duration`` seconds after ``--warmup`` seconds: answered messages per
 second (all channels), latency p50/p99 from the start of the webhook request to the stand-in receiving the
 answer (per channel and overall) and of the webhook's own answer (the event handled and its reply queued),
@@ -38,22 +41,19 @@ import itertools
 import json
 import os
 import platform
-import resource
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.graph_api import FakeGraph  # noqa: E402
+from bench._load_figures import CHANNELS, Result, cpu_seconds, own_cpu, proc_status, summary, table  # noqa: E402
+from bench._load_standins import Arrivals, LoadGraph, LoadTelegram, LoadVk  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
-from tests.fakes.vk_api import FakeVk  # noqa: E402
 from tests.procs import BotProcess, RedisServer, bot_env, free_port, until, wait_http  # noqa: E402
 
 TOKEN = "123456:BENCH-load"
@@ -67,99 +67,12 @@ QUESTIONS = [  # each answered by the shipped FAQ with confidence (one message b
     "Как изменить email в аккаунте?",
     "Какие часы работы поддержки?",
 ]
-CHANNELS = ("telegram", "vk", "whatsapp")
 PER_CUSTOMER = 2  # questions each customer asks, one after the other
 
 
-# ---------------------------------------------------------------------------------------------- stand-ins
-class Arrivals:
-    """When the bot's answer to each customer reached a stand-in: resolves the customer's waiting future."""
-
-    def __init__(self) -> None:
-        self.waiting: dict[tuple[str, str], asyncio.Future] = {}
-        self.unexpected = 0
-        self.strays: list[tuple[str, str]] = []  # (channel, user) of answers nobody was waiting for
-
-    def expect(self, channel: str, user: str) -> asyncio.Future:
-        fut = asyncio.get_running_loop().create_future()
-        self.waiting[(channel, user)] = fut
-        return fut
-
-    def arrived(self, channel: str, user: str) -> None:
-        fut = self.waiting.pop((channel, user), None)
-        if fut is not None and fut.cancelled():  # the load stopped while this customer waited
-            return
-        if fut is None or fut.done():  # a second answer to one question
-            self.unexpected += 1
-            self.strays.append((channel, user))
-            return
-        fut.set_result(time.perf_counter())
-
-
-class LoadTelegram(FakeTelegram):
-    arrivals: Arrivals
-
-    def _send(self, method: str, params: dict) -> Any:
-        resp = super()._send(method, params)
-        if resp.status == 200 and int(params.get("chat_id") or 0) > 0:
-            self.arrivals.arrived("telegram", str(params["chat_id"]))
-        return resp
-
-
-class LoadVk(FakeVk):
-    arrivals: Arrivals
-
-    def _m_messages_send(self, params: dict) -> Any:
-        result = super()._m_messages_send(params)
-        self.arrivals.arrived("vk", str(params["peer_id"]))
-        return result
-
-
-class LoadGraph(FakeGraph):
-    arrivals: Arrivals
-
-    async def _messages(self, request: Any) -> Any:
-        resp = await super()._messages(request)
-        if resp.status == 200 and self.sent:
-            self.arrivals.arrived("whatsapp", self.sent[-1]["to"])
-        return resp
-
-
-# ---------------------------------------------------------------------------------------------- the run
-@dataclass
-class Result:
-    processes: int
-    customers: int
-    duration: float
-    latency: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in CHANNELS})
-    webhook: list[float] = field(default_factory=list)
-    errors: dict[str, int] = field(default_factory=dict)
-    idle_rss_kb: list[int] = field(default_factory=list)  # before the load
-    rss_kb: list[int] = field(default_factory=list)
-    hwm_kb: list[int] = field(default_factory=list)
-    cpu: dict[str, float] = field(default_factory=dict)
-    unexpected: int = 0
-    timeouts: int = 0
-
-
-def proc_status(pid: int, key: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def own_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
-
-
 class Load:
+    """One configuration: the private Redis, the stand-ins, the bot processes and the customers' closed loops."""
+
     def __init__(self, args: argparse.Namespace, processes: int, workdir: Path):
         self.args = args
         self.processes = processes
@@ -313,67 +226,6 @@ class Load:
                 await asyncio.gather(*tasks, return_exceptions=True)
         result.unexpected = self.arrivals.unexpected
         return result
-
-
-# ---------------------------------------------------------------------------------------------- report
-def pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    s = sorted(values)
-    return round(s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))], 1)
-
-
-def summary(r: Result) -> dict[str, Any]:
-    every = [v for vs in r.latency.values() for v in vs]
-    return {
-        "processes": r.processes,
-        "customers_per_channel": r.customers,
-        "seconds": round(r.duration, 1),
-        "answered": len(every),
-        "messages_per_s": round(len(every) / r.duration, 1),
-        "latency_ms": {"p50": pct(every, 0.5), "p99": pct(every, 0.99)},
-        "per_channel": {
-            c: {"n": len(v), "per_s": round(len(v) / r.duration, 1), "p50": pct(v, 0.5), "p99": pct(v, 0.99)}
-            for c, v in r.latency.items()
-        },
-        "webhook_answer_ms": {"p50": pct(r.webhook, 0.5), "p99": pct(r.webhook, 0.99)},
-        "idle_rss_mb": [round(k / 1024, 1) for k in r.idle_rss_kb],
-        "rss_mb": [round(k / 1024, 1) for k in r.rss_kb],
-        "peak_rss_mb": [round(k / 1024, 1) for k in r.hwm_kb],
-        "cpu_percent": r.cpu,
-        "errors": r.errors,
-        "timeouts": r.timeouts,
-        "unexpected_sends": r.unexpected,
-    }
-
-
-def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
-    lines = [
-        f"{os.cpu_count()} cores, Python {platform.python_version()}; {args.customers} customers per channel "
-        f"(closed loop), {args.duration:.0f} s measured after {args.warmup:.0f} s; limit windows x{args.time_scale}",
-        f"{'procs':>5} {'msg/s':>7} {'p50 ms':>7} {'p99 ms':>7}  {'tg p50/p99':>13} {'vk p50/p99':>13} "
-        f"{'wa p50/p99':>13}  {'hook p50/p99':>13}  {'RSS MB (peak)':>20}  cpu % bots/redis/gen",
-    ]
-    for r in rows:
-        ch = r["per_channel"]
-
-        def pair(d: dict[str, Any]) -> str:
-            return f"{d['p50']}/{d['p99']}"
-
-        rss = ", ".join(f"{a} ({b})" for a, b in zip(r["rss_mb"], r["peak_rss_mb"], strict=True))
-        cpu = r["cpu_percent"]
-        lines.append(
-            f"{r['processes']:>5} {r['messages_per_s']:>7} {r['latency_ms']['p50']!s:>7} "
-            f"{r['latency_ms']['p99']!s:>7}  "
-            f"{pair(ch['telegram']):>13} {pair(ch['vk']):>13} {pair(ch['whatsapp']):>13}  "
-            f"{pair(r['webhook_answer_ms']):>13}  {rss:>20}  "
-            f"{cpu['bots']}/{cpu['redis']}/{cpu['generator+stand-ins']}"
-        )
-        if r["errors"] or r["timeouts"] or r["unexpected_sends"]:
-            lines.append(
-                f"      errors {r['errors']}, timeouts {r['timeouts']}, unexpected sends {r['unexpected_sends']}"
-            )
-    return "\n".join(lines)
 
 
 async def main(args: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ Nothing of the bot is imported: the bench starts its own ``redis-server`` (a fre
 persistence), the Telegram Bot API stand-in ``tests/fakes/telegram_api.py`` of the repository holding this
 script (in this process) and ``python -m bots run`` of ``--repo`` as a subprocess (cwd and ``PYTHONPATH``
 = ``--repo``, polling the stand-in). So it measures any version of the bot the same way, however it is built
-inside. Everything is stopped at the end, also on errors and Ctrl-C.
+inside. Everything is stopped at the end, also on errors and Ctrl-C. The processes, the Redis counters and the
+table are in ``bench/_roundtrips_procs.py``, ``_roundtrips_probe.py`` and ``_roundtrips_report.py``.
 
 A round trip is one network read by the Redis server (``total_reads_processed`` of ``INFO stats``): one
 command, one pipeline or one Lua call sent at once counts once. The bench reads the counter on its own
@@ -43,13 +44,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
-import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,16 +55,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis.asyncio as aioredis
-from aiohttp import web
-
 HERE_REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE_REPO))
 
-from tests.fakes.telegram_api import FakeTelegram, free_port  # noqa: E402
+# the helpers of this bench come from this repository's bench/, whatever --repo says
+from bench._roundtrips_probe import Probe, Sample  # noqa: E402
+from bench._roundtrips_procs import STAFF, revision  # noqa: E402
+from bench._roundtrips_report import summary, table  # noqa: E402
 
-TOKEN = "123456:BENCH-roundtrips"
-STAFF = -1009000000002
 FAQ_TEXT = "Как сбросить пароль?"  # `python -m bots faq ask` on the shipped FAQ: band answer, 0.94
 FAQ_TEXT_2 = "Где мой заказ?"  # band answer, 0.92
 HANDOFF_TEXT = "/operator"
@@ -77,171 +72,18 @@ GROUP_SAFETY = 1.5  # seconds added to the group window when pacing (the bot kee
 SEND_METHODS = {"sendMessage", "copyMessage", "sendPhoto", "sendDocument", "forwardMessage"}
 
 
-# ---------------------------------------------------------------------------------------------- helpers
-def pct(values: list[float], q: float) -> float:
-    """The q-quantile (nearest rank on the sorted values)."""
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
-
-
-def summary(values: list[float]) -> dict[str, Any]:
-    if not values:
-        return {"n": 0, "median": None, "p90": None, "min": None, "max": None}
-    return {
-        "n": len(values),
-        "median": round(statistics.median(values), 2),
-        "p90": round(pct(values, 0.9), 2),
-        "min": round(min(values), 2),
-        "max": round(max(values), 2),
-    }
-
-
 @dataclass
-class Snap:
-    t: float  # perf_counter when INFO returned
-    reads: int
-    commands: int
-    connections: int
+class Bench(Probe):
+    """The samples, their pacing under the staff group's limit, and the result of one run."""
 
-
-@dataclass
-class Sample:
-    kind: str  # faq | relay
-    latency: float  # s, push -> the stand-in received the bot's call
-    reads_send: int  # raw reads (own INFO reads removed) push -> call received
-    dt_send: float
-    reads_total: int  # raw reads push -> call received + settle
-    dt_total: float
-    commands_total: int
-    connections: int  # new Redis connections during the window
-    api_calls: int  # Bot API calls (besides getUpdates) during the window
-
-
-@dataclass
-class Watch:
-    match: Callable[[str, dict], bool]
-    future: asyncio.Future
-
-
-class WatchedTelegram(FakeTelegram):
-    """The stand-in, plus: when a call matches a watch, Redis is sampled before the bot gets its answer."""
-
-    def __init__(self, *args: Any, **kw: Any):
-        super().__init__(*args, **kw)
-        self.watches: list[Watch] = []
-        self.snapshot: Callable[[], Any] | None = None
-
-    async def _params(self, request: web.Request) -> dict[str, Any]:
-        params = await super()._params(request)
-        request["bench_params"] = params
-        return params
-
-    async def _api(self, request: web.Request) -> web.Response:
-        arrived = time.perf_counter()
-        response = await super()._api(request)
-        if self.watches and response.status == 200:
-            method = request.match_info.get("method", "")
-            params = request.get("bench_params") or {}
-            for w in list(self.watches):
-                if not w.future.done() and w.match(method, params):
-                    snap = await self.snapshot() if self.snapshot else None
-                    w.future.set_result((arrived, snap))
-                    self.watches.remove(w)
-        return response
-
-    def watch(self, match: Callable[[str, dict], bool]) -> asyncio.Future:
-        fut = asyncio.get_running_loop().create_future()
-        self.watches.append(Watch(match, fut))
-        return fut
-
-    def api_calls(self) -> int:
-        return sum(1 for m, _ in self.calls if m != "getUpdates")
-
-
-@dataclass
-class Bench:
-    repo: Path
-    args: argparse.Namespace
-    fake: WatchedTelegram | None = None
-    redis: aioredis.Redis | None = None
-    bot: subprocess.Popen | None = None
-    bot_log: Path | None = None
-    own_reads: int = 1
-    own_commands: int = 1
     samples: list[Sample] = field(default_factory=list)
     idle_windows: list[tuple[int, int, float, str]] = field(default_factory=list)  # reads, commands, s, label
     idle_commands: dict[str, float] = field(default_factory=dict)
     group_units: float = 3.0  # group sends per relay sample (topic + card + relay); learned on the way
-    notes: list[str] = field(default_factory=list)
     next_uid: int = 810_000
-    redis_proc: subprocess.Popen | None = None
-    monitor_proc: subprocess.Popen | None = None
-    startup: float = 0.0
     elapsed: float = 0.0
 
-    # ------------------------------------------------------------------ Redis counters
-    async def snap(self) -> Snap:
-        assert self.redis is not None
-        info = await asyncio.wait_for(self.redis.info("stats"), 5)
-        return Snap(
-            time.perf_counter(),
-            int(info["total_reads_processed"]),
-            int(info["total_commands_processed"]),
-            int(info["total_connections_received"]),
-        )
-
-    def reads(self, a: Snap, b: Snap) -> int:
-        return b.reads - a.reads - self.own_reads
-
-    def commands(self, a: Snap, b: Snap) -> int:
-        return b.commands - a.commands - self.own_commands
-
-    async def commandstats(self) -> dict[str, int]:
-        assert self.redis is not None
-        raw = await asyncio.wait_for(self.redis.info("commandstats"), 5)
-        out: dict[str, int] = {}
-        for key, value in raw.items():
-            name = key.removeprefix("cmdstat_")
-            if isinstance(value, dict):
-                out[name] = int(value.get("calls", 0))
-            else:  # an unparsed "calls=1,usec=..." string
-                out[name] = int(str(value).split("calls=")[1].split(",")[0])
-        return out
-
-    # ------------------------------------------------------------------ processes
-    def check_bot(self) -> None:
-        if self.bot is not None and self.bot.poll() is not None:
-            raise RuntimeError(f"the bot exited with status {self.bot.returncode}\n{self.log_tail()}")
-
-    def log_tail(self, lines: int = 30) -> str:
-        if self.bot_log is None or not self.bot_log.exists():
-            return ""
-        text = self.bot_log.read_text(errors="replace").splitlines()
-        return "--- bot log (tail) ---\n" + "\n".join(text[-lines:])
-
-    async def until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            self.check_bot()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {timeout}s waiting for {what}\n{self.log_tail()}")
-            await asyncio.sleep(0.01)
-
-    async def wait_call(self, fut: asyncio.Future, what: str) -> tuple[float, Snap]:
-        deadline = time.monotonic() + self.args.timeout
-        while not fut.done():
-            self.check_bot()
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out after {self.args.timeout}s waiting for {what}\n{self.log_tail()}")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(fut), 0.05)
-        return fut.result()
-
+    # ------------------------------------------------------------------ the staff group's budget
     def group_sends(self) -> list[float]:
         """When the bot's sends into the staff group reached the stand-in (topics included)."""
         assert self.fake is not None
@@ -376,43 +218,6 @@ class Bench:
         self.idle_windows.append((self.reads(s0, s1), self.commands(s0, s1), s1.t - s0.t, label))
 
     # ------------------------------------------------------------------ the run
-    async def start(self, workdir: Path) -> None:
-        port = free_port()
-        self.redis_proc = spawn_redis(port, workdir)
-        self.redis = aioredis.Redis(host="127.0.0.1", port=port, single_connection_client=True)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                await asyncio.wait_for(self.redis.ping(), 1)
-                break
-            except Exception:
-                if time.monotonic() > deadline or self.redis_proc.poll() is not None:
-                    raise RuntimeError("the private redis-server did not start") from None
-                await asyncio.sleep(0.05)
-        # calibration: what one INFO of ours adds to the counters (nothing else talks to this server yet)
-        a = await self.snap()
-        b = await self.snap()
-        c = await self.snap()
-        self.own_reads = max(b.reads - a.reads, c.reads - b.reads)
-        self.own_commands = max(b.commands - a.commands, c.commands - b.commands)
-
-        if self.args.monitor:  # every command the bot sends, for reading (MONITOR adds no reads of the bot's)
-            self.monitor_proc = spawn_monitor(port, self.args.monitor)
-            await asyncio.sleep(0.3)
-
-        self.fake = await WatchedTelegram(TOKEN, scale=self.args.scale, staff_chat=STAFF).start()
-        self.fake.snapshot = self.snap
-        if (self.repo / ".env").exists():
-            self.notes.append(f"{self.repo / '.env'} exists: settings the bench does not set come from it")
-        self.bot_log = workdir / "bot.log"
-        self.bot = spawn_bot(self.repo, port, self.fake.url, self.bot_log)
-        t0 = time.perf_counter()
-        await self.until(
-            lambda: any(m == "getUpdates" for m, _ in self.fake.calls), self.args.timeout * 2, "the bot to poll"
-        )
-        self.startup = time.perf_counter() - t0
-        await asyncio.sleep(0.5)  # its other loops are up too
-
     async def run(self) -> dict[str, Any]:
         args = self.args
         t_begin = time.monotonic()
@@ -459,7 +264,7 @@ class Bench:
         quiet_rate = (sum(r for r, _ in quiet) / sum(s for _, s in quiet)) if quiet else pooled
         out: dict[str, Any] = {
             "repo": str(self.repo),
-            "revision": _revision(self.repo),
+            "revision": revision(self.repo),
             "idle": {
                 "reads_per_s": round(quiet_rate, 2),
                 "window_s": round(sum(s for _, s in quiet), 2),
@@ -487,150 +292,12 @@ class Bench:
         out["notes"] = self.notes
         return out
 
-    async def close(self) -> None:
-        """Stop the bot, the stand-in, the monitor and the redis-server, whatever happened before."""
-        try:
-            await asyncio.to_thread(stop, self.bot)
-        finally:
-            try:
-                if self.fake is not None:
-                    await self.fake.close()
-                if self.redis is not None:
-                    with contextlib.suppress(Exception):
-                        await self.redis.aclose()
-            finally:
-                stop(self.monitor_proc, 2.0)
-                stop(self.redis_proc, 2.0)
-
-
-# ---------------------------------------------------------------------------------------------- processes
-def spawn_redis(port: int, workdir: Path) -> subprocess.Popen:
-    """A private redis-server on loopback, without persistence."""
-    server = shutil.which("redis-server")
-    if server is None:
-        raise RuntimeError("redis-server is not installed")
-    return subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(workdir), "--loglevel", "warning", "--daemonize", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-
-
-def spawn_monitor(port: int, path: str) -> subprocess.Popen:
-    """``redis-cli monitor`` writing every command to ``path`` (its output adds no reads to the counter)."""
-    cli = shutil.which("redis-cli")
-    if cli is None:
-        raise RuntimeError("--monitor needs redis-cli")
-    with open(path, "wb") as out:
-        return subprocess.Popen(
-            [cli, "-h", "127.0.0.1", "-p", str(port), "monitor"],
-            stdout=out,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
-
-
-def spawn_bot(repo: Path, redis_port: int, api_url: str, log_path: Path) -> subprocess.Popen:
-    """``python -m bots run`` of ``repo`` (its code first on the path), polling the stand-in."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "VK_", "WHATSAPP_", "REDIS_", "FAQ_", "HTTP_", "PYTHON"))
-    }
-    env.update(
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
-        REDIS_PREFIX="bench:",
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_STAFF_CHAT_ID=str(STAFF),
-        TELEGRAM_API_URL=api_url,
-        HTTP_HOST="127.0.0.1",
-        HTTP_PORT=str(free_port()),
-        FAQ_PATH=str(repo / "faq_data"),
-        DEFAULT_LANGUAGE="ru",
-        LOG_LEVEL="INFO",
-        PYTHONPATH=str(repo),
-        PYTHONUNBUFFERED="1",
-    )
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "bots", "run"],
-            cwd=repo,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-
-
-def stop(proc: subprocess.Popen | None, grace: float = 5.0) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(grace)
-
 
 def _int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _revision(repo: Path) -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-        return rev + ("+changes" if dirty else "") if rev else "?"
-    except (OSError, subprocess.SubprocessError):
-        return "?"
-
-
-def table(r: dict[str, Any]) -> str:
-    def fmt(s: dict[str, Any]) -> str:
-        if not s["n"]:
-            return f"{'n/a':>8} {'n/a':>8}"
-        return f"{s['median']:8.1f} {s['p90']:8.1f}   (n={s['n']}, min {s['min']:.1f}, max {s['max']:.1f})"
-
-    idle = r["idle"]
-    top = ", ".join(f"{k} {v}/s" for k, v in list(idle["commands_per_s"].items())[:6])
-    f, c, d = r["faq"], r["relay"], r["deferred"]
-    lines = [
-        f"repo {r['repo']} @ {r['revision']}; {r['machine']}; bot ready in {r['bot_startup_s']} s; "
-        f"measured for {r['elapsed_s']} s",
-        f"idle                      : {idle['reads_per_s']:.1f} round trips/s over {idle['window_s']} s "
-        f"({idle['reads_per_s_all_idle_time']:.1f}/s over all {idle['all_idle_time_s']} s of idle time)",
-        f"idle commands             : {top or 'none'}",
-        "round trips per message      median      p90   (idle subtracted)",
-        f"FAQ answer, to send       : {fmt(f['reads_to_send'])}",
-        f"FAQ answer, total         : {fmt(f['reads_total'])}",
-        f"relay into case, to send  : {fmt(c['reads_to_send'])}",
-        f"relay into case, total    : {fmt(c['reads_total'])}",
-        f"2 questions, 1 deferred   : {fmt(d['reads_total'])}",
-        "latency (ms)                 median      p90",
-        f"FAQ answer                : {fmt(f['latency_ms'])}",
-        f"relay into case           : {fmt(c['latency_ms'])}",
-        f"deferred answer, late by  : {fmt(d['lateness_ms'])}  (after the chat's 1 s limit)",
-        f"Bot API calls per sample (median): FAQ {f['api_calls']['median']}, relay {c['api_calls']['median']}, "
-        f"deferred {d['api_calls']['median']}; new Redis connections in the windows: "
-        f"{f['new_connections'] + c['new_connections'] + d['new_connections']}",
-        f"('to send': until the stand-in receives the bot's call; 'total': until {r['settle_s']} s later)",
-    ]
-    lines += [f"note: {n}" for n in r["notes"]]
-    return "\n".join(lines)
 
 
 async def main(args: argparse.Namespace, repo: Path) -> int:
