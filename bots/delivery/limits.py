@@ -40,8 +40,14 @@ for i, key in ipairs(KEYS) do
   if booked[i] then
     t = tonumber(booked[i])  -- our turn in this limit
   else
-    local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
-    if last[2] and tonumber(last[2]) > t then t = tonumber(last[2]) end  -- after the bookings made before
+    -- after the bookings made before (bookings only: a send dated ahead by another host's clock is no queue)
+    local ahead = redis.call('ZREVRANGEBYSCORE', key, '+inf', '(' .. now, 'WITHSCORES', 'LIMIT', 0, 16)
+    for j = 1, #ahead, 2 do
+      if string.sub(ahead[j], 1, 2) == 'b:' then
+        if tonumber(ahead[j + 1]) > t then t = tonumber(ahead[j + 1]) end
+        break
+      end
+    end
     local m = redis.call('ZCARD', key) + need - count  -- this many entries must have left the window
     if m >= 1 then
       local e = redis.call('ZRANGE', key, m - 1, m - 1, 'WITHSCORES')
@@ -57,7 +63,7 @@ if at <= now then
   for i, key in ipairs(KEYS) do
     if booked[i] then
       local count, per, need = arg(i, 1), arg(i, 2), arg(i, 3)
-      local sends, flat = {}, redis.call('ZRANGEBYSCORE', key, '-inf', now, 'WITHSCORES')
+      local sends, flat = {}, redis.call('ZRANGEBYSCORE', key, '-inf', '+inf', 'WITHSCORES')
       for j = 1, #flat, 2 do
         if string.sub(flat[j], 1, 2) ~= 'b:' then sends[#sends + 1] = tonumber(flat[j + 1]) end
       end
@@ -80,6 +86,9 @@ if bid ~= '' then
   for i, key in ipairs(KEYS) do
     if not booked[i] and when[i] > now then  -- held up by this limit: book the turn it gives
       for j = 1, arg(i, 3) do redis.call('ZADD', key, when[i], 'b:' .. bid .. ':' .. j) end
+      keep(key, arg(i, 2))
+    elseif booked[i] and tonumber(booked[i]) < at then  -- due, but the window is full: keep it, dated anew
+      for j = 1, arg(i, 3) do redis.call('ZADD', key, 'XX', at, 'b:' .. bid .. ':' .. j) end
       keep(key, arg(i, 2))
     end
   end

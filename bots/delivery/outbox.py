@@ -11,6 +11,7 @@ after a crash or an error sends only the parts that are missing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -239,8 +240,10 @@ class Outbox:
             )
         return entries, next_due
 
-    async def wait(self, timeout: float) -> None:  # noqa: ASYNC109
+    async def wait(self, timeout: float, *, tokens: bool = True) -> None:  # noqa: ASYNC109
         """Idle: until something is queued after the last claim (by any process) or ``timeout`` passes.
+        ``tokens=False``: only this process's own wake-up (a worker with no free slot leaves Redis's wake-up
+        tokens to the workers that can take the work).
 
         Wake-up tokens are numbered: a token the last claim already saw (its commit came before the claim, as
         when this process queued it and woke its worker directly) is skipped, so one commit costs one claim."""
@@ -258,6 +261,10 @@ class Outbox:
             left = deadline - loop.time()
             if left <= 0:
                 return
+            if not tokens:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._local.wait(), left)
+                continue
             if self._blocked is None:
                 # BLPOP takes whole milliseconds; it stays pending (never cancelled mid-read) if we wake locally
                 self._blocked = asyncio.create_task(self.redis.blpop([self.keys.outbox_wake], timeout=max(left, 0.01)))

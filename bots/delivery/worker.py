@@ -153,7 +153,7 @@ class Delivery:
         if next_due is not None:
             timeout = min(timeout, max(0.0, next_due - self.clock()))
         if timeout > 0.002:
-            await self.outbox.wait(timeout)
+            await self.outbox.wait(timeout, tokens=free > 0)  # no free slot: a finished send of ours wakes us
 
     async def _serve(self, entry: Entry) -> None:
         logs.bind(case=entry.out.case_id or None, channel=metrics.out_channel(entry.out))  # this task's log lines

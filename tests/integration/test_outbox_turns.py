@@ -52,6 +52,8 @@ async def test_a_booking_waits_for_sends_dated_later_than_it_was_made_for(redis,
         await redis.zadd(key, {member: 100.4}, xx=True)
     now[0] = 101.0
     assert (await limiter.take(limit, "b"))[0] == pytest.approx(0.4)
+    key = taken[0][0]
+    assert await redis.zscore(key, "b:b:1") == pytest.approx(100.4 + 1.0)  # kept, dated anew: never pruned as old
     now[0] = 101.4
     assert (await limiter.take(limit, "b"))[0] == 0.0
 
