@@ -63,7 +63,8 @@ if at <= now then
   for i, key in ipairs(KEYS) do
     if booked[i] then
       local count, per, need = arg(i, 1), arg(i, 2), arg(i, 3)
-      local sends, flat = {}, redis.call('ZRANGEBYSCORE', key, '-inf', '+inf', 'WITHSCORES')
+      -- (up to a window ahead: a send dated later by another host's clock counts; the bookings beyond do not)
+      local sends, flat = {}, redis.call('ZRANGEBYSCORE', key, '-inf', now + per, 'WITHSCORES')
       for j = 1, #flat, 2 do
         if string.sub(flat[j], 1, 2) ~= 'b:' then sends[#sends + 1] = tonumber(flat[j + 1]) end
       end

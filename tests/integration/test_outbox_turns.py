@@ -58,6 +58,23 @@ async def test_a_booking_waits_for_sends_dated_later_than_it_was_made_for(redis,
     assert (await limiter.take(limit, "b"))[0] == 0.0
 
 
+async def test_a_send_dated_ahead_by_another_clock_is_counted_but_is_no_queue(redis, prefix):
+    """A send dated in the future (another host's clock runs ahead, or its finish was recorded late) fills its
+    window like any send, but newcomers do not queue behind it as they would behind a booking."""
+    now = [100.0]
+    limiter = Limiter(Store(redis, prefix, clock=lambda: now[0]), margin=0.0)
+    _, taken = await limiter.take([Limit("global", 3, 1.0)], "a")
+    key = taken[0][0]
+    await redis.zadd(key, {"other-host:1": 100.3})  # sent by a process whose clock is 0.3 s ahead
+    assert (await limiter.take([Limit("global", 3, 1.0)], "b"))[0] == 0.0  # room: no wait until 100.3
+    one = [Limit("chat", 1, 1.0)]
+    _, taken = await limiter.take(one, "c")
+    assert (await limiter.take(one, "d"))[0] == pytest.approx(1.0)  # booked for 101.0
+    await redis.zadd(taken[0][0], {"other-host:2": 101.2})  # meanwhile a send dated after that booking
+    now[0] = 101.0
+    assert (await limiter.take(one, "d"))[0] == pytest.approx(1.2)  # the due booking waits for it to leave
+
+
 async def test_relays_waiting_for_the_group_budget_are_tried_about_once_each(core):
     """20 topics waiting for a budget of 2 per window: each is turned away about once (it books its turn),
     not once per window until its turn comes (that herd cost a Redis round trip and a claim every time)."""
