@@ -14,7 +14,6 @@ any payload with any signature (re-deliveries, bad signatures). ``fail`` makes t
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import itertools
@@ -26,7 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.server import serve, stream_big_file
+from tests.fakes.server import first_sent, serve, stream_big_file
 
 VERSION = "v21.0"
 
@@ -202,14 +201,8 @@ class FakeGraph:
     async def wait_sent(
         self, wa_id: str, predicate=lambda m: True, within: float = 10.0, after: int = 0
     ) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            for m in self.to(wa_id)[after:]:
-                if predicate(m):
-                    return m
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"no matching WhatsApp message to {wa_id}; sent: {self.to(wa_id)}")
-            await asyncio.sleep(0.05)
+        missing = lambda: f"no matching WhatsApp message to {wa_id}; sent: {self.to(wa_id)}"  # noqa: E731
+        return await first_sent(lambda: self.to(wa_id), predicate, within, after, missing)
 
     # ------------------------------------------------------------------ helpers: the customer side
     def sign(self, body: bytes, secret: str | None = None) -> str:

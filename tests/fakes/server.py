@@ -1,10 +1,14 @@
-"""Shared by the API stand-ins: serving an app on a free local port, streaming a large file, dropping a connection."""
+"""Shared by the API stand-ins: serving an app on a free local port, streaming a large file, dropping a connection,
+waiting for a message sent to one chat."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import socket
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -63,3 +67,22 @@ async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     return runner, f"http://127.0.0.1:{port}"
+
+
+async def first_sent(
+    sent: Callable[[], list[Any]],
+    predicate: Callable[[Any], bool],
+    within: float,
+    after: int,
+    missing: Callable[[], str],
+) -> Any:
+    """A barrier: the first of ``sent()`` (after the first ``after``) that matches ``predicate``, polled every 50 ms;
+    AssertionError with ``missing()`` after ``within`` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        for m in sent()[after:]:
+            if predicate(m):
+                return m
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(missing())
+        await asyncio.sleep(0.05)

@@ -11,6 +11,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fakes.server import first_sent
+
 API_VERSION = "5.199"
 
 
@@ -68,12 +70,9 @@ class VkReadingMixin:
         self, peer_id: int, predicate=lambda m: True, within: float = 10.0, after: int = 0
     ) -> SentMessage:
         """The first message to ``peer_id`` (after the first ``after`` ones) matching ``predicate``."""
-        deadline = asyncio.get_running_loop().time() + within
-        while True:
-            for m in self.to(peer_id)[after:]:
-                if predicate(m):
-                    return m
-            if asyncio.get_running_loop().time() > deadline:
-                got = [(m.text[:60], [a["type"] for a in m.attachments]) for m in self.to(peer_id)]
-                raise AssertionError(f"no matching VK message to {peer_id}; sent: {got}")
-            await asyncio.sleep(0.05)
+
+        def missing() -> str:
+            got = [(m.text[:60], [a["type"] for a in m.attachments]) for m in self.to(peer_id)]
+            return f"no matching VK message to {peer_id}; sent: {got}"
+
+        return await first_sent(lambda: self.to(peer_id), predicate, within, after, missing)
