@@ -304,8 +304,9 @@ class StaffSide:
         except TelegramAPIError as e:
             raise to_delivery_error(e) from e
         thread = topic.message_thread_id
-        await self.directory.set_place(case_id, tg_topic=str(thread), tg_title=title)
-        await self.directory.link("tgtopic", thread, case_id)
+        # the topic and its link back to the case at once: a process killed in between would leave a topic
+        # whose operator messages reach no case
+        await self.directory.set_place(case_id, link=("tgtopic", thread), tg_topic=str(thread), tg_title=title)
         return Place(thread, False, card)
 
     async def _forget(self, case_id: int, thread: int | None) -> None:

@@ -26,8 +26,8 @@ class CaseDirectory:
     async def place(self, case_id: int) -> dict[str, str]:
         return await self.store.case_meta(case_id)
 
-    async def set_place(self, case_id: int, **fields: str) -> None:
-        await self.store.set_case_meta(case_id, **fields)
+    async def set_place(self, case_id: int, *, link: tuple[str, str | int] | None = None, **fields: str) -> None:
+        await self.store.set_case_meta(case_id, link=link, **fields)
 
     async def drop_place(self, case_id: int, *fields: str) -> None:
         await self.store.drop_case_meta(case_id, *fields)

@@ -229,8 +229,14 @@ class Store:
     async def case_meta(self, case_id: int) -> dict[str, str]:
         return await self.redis.hgetall(self.keys.case_meta(case_id))
 
-    async def set_case_meta(self, case_id: int, **fields: str) -> None:
-        await self.redis.hset(self.keys.case_meta(case_id), mapping=fields)
+    async def set_case_meta(self, case_id: int, *, link: tuple[str, str | int] | None = None, **fields: str) -> None:
+        """Set adapter facts of a case; with ``link`` (kind, native id), that native object is linked to the case
+        in the same step (a topic known from the case but not linked back would take no operator message)."""
+        async with self.redis.pipeline(transaction=True) as p:
+            p.hset(self.keys.case_meta(case_id), mapping=fields)
+            if link is not None:
+                p.set(self.keys.ref(*link), case_id)
+            await p.execute()
 
     async def drop_case_meta(self, case_id: int, *fields: str) -> None:
         await self.redis.hdel(self.keys.case_meta(case_id), *fields)

@@ -106,6 +106,10 @@ async def test_transcript_and_meta(store):
     assert await store.redis.ttl(store.keys.ref("topic", 99)) == -1  # topics are kept
     assert 3500 < await store.redis.ttl(store.keys.ref("msg", 5)) <= 3600
     assert await store.lookup("msg", 5) == case.id
+    # a place and the link back to the case are written in one step (a process killed in between would leave a
+    # topic whose operator messages reach no case)
+    await store.set_case_meta(case.id, link=("topic", 101), topic="101")
+    assert await store.lookup("topic", 101) == case.id and (await store.case_meta(case.id))["topic"] == "101"
 
 
 async def test_dedup(store):
